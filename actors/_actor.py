@@ -1,0 +1,208 @@
+"""The actor: one bounded mailbox, one message handled at a time."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Hashable
+from typing import Generic, TypeVar
+
+import anyio
+from anyio.abc import TaskStatus
+from anyio.lowlevel import checkpoint
+
+from ._dead_letters import DeadLetters
+from ._exceptions import AskTimeout, HandlerFailed, MailboxClosed, MessageDropped
+from ._lifecycle import ActorState, check_transition
+from ._mailbox import Mailbox, Overflow
+from ._stats import ActorStats
+
+M = TypeVar("M")
+R = TypeVar("R")
+
+log = logging.getLogger("actors")
+
+# Handle this many messages back to back before letting other tasks run.
+_YIELD_EVERY = 32
+
+
+class _Ask(Generic[M, R]):
+    """An asked message travelling with the slot its reply goes into."""
+
+    __slots__ = ("message", "done", "result", "error", "abandoned")
+
+    def __init__(self, message: M) -> None:
+        self.message = message
+        self.done = anyio.Event()
+        self.result: R | None = None
+        self.error: BaseException | None = None
+        self.abandoned = False
+
+    def fail(self, error: BaseException) -> None:
+        self.error = error
+        self.done.set()
+
+
+class Actor(Generic[M, R]):
+    """Subclass and implement `handle`; `on_start` (re)initialises state on every (re)start."""
+
+    def __init__(
+        self,
+        name: str,
+        *,
+        capacity: int = 1000,
+        overflow: Overflow = Overflow.BLOCK,
+        key: Callable[[M], Hashable] | None = None,
+        dead_letters: DeadLetters | None = None,
+    ) -> None:
+        self.name = name
+        self._key = key
+        self.dead_letters = dead_letters if dead_letters is not None else DeadLetters()
+        self._mailbox: Mailbox[M | _Ask[M, R]] = Mailbox(
+            capacity,
+            overflow,
+            key=None if key is None else self._message_key,
+            on_drop=self._dropped,
+        )
+        self._state = ActorState.NEW
+        self._incarnations = 0
+        self._handled = 0
+        self._failed = 0
+        self._handler_seconds = 0.0
+        self._crashed: M | _Ask[M, R] | None = None  # redelivered once, then a dead letter
+
+    async def handle(self, message: M) -> R:
+        """Handle one message; what it returns is the reply to an `ask`."""
+        raise NotImplementedError
+
+    async def on_start(self) -> None:
+        """Called before the first message of every incarnation."""
+
+    async def on_stop(self) -> None:
+        """Called when an incarnation ends, however it ends."""
+
+    @property
+    def state(self) -> ActorState:
+        return self._state
+
+    async def tell(self, message: M) -> None:
+        """Send without waiting for a reply (waiting for room under `block`)."""
+        await self._mailbox.put(message)
+
+    def tell_nowait(self, message: M) -> None:
+        """Send now; MailboxFull where the policy would make the sender wait."""
+        self._mailbox.put_nowait(message)
+
+    # The timeout is part of the contract (a caller must always bound an ask), hence ASYNC109.
+    async def ask(self, message: M, timeout: float) -> R:  # noqa: ASYNC109
+        """Send and wait up to `timeout` seconds for the handler's return value."""
+        request: _Ask[M, R] = _Ask(message)
+        try:
+            with anyio.fail_after(timeout):
+                await self._mailbox.put(request)
+                await request.done.wait()
+        except TimeoutError as exc:
+            request.abandoned = True
+            raise AskTimeout(f"{self.name} did not answer within {timeout}s") from exc
+        if request.error is not None:
+            raise request.error
+        return request.result  # type: ignore[return-value]
+
+    def stats(self) -> ActorStats:
+        """A snapshot of this actor's counters."""
+        return ActorStats(
+            name=self.name,
+            state=self._state,
+            overflow=self._mailbox.overflow.value,
+            capacity=self._mailbox.capacity,
+            depth=len(self._mailbox),
+            handled=self._handled,
+            failed=self._failed,
+            dropped=self._mailbox.dropped,
+            dead_letters=self.dead_letters.total,
+            restarts=max(0, self._incarnations - 1),
+            handler_seconds=self._handler_seconds,
+        )
+
+    def request_stop(self) -> None:
+        """Stop taking messages; the running incarnation drains its mailbox and returns."""
+        if self._state is ActorState.RUNNING:
+            self._state = check_transition(self._state, ActorState.STOPPING)
+        self._mailbox.close()
+
+    async def run(self, *, task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:
+        """One incarnation: start, signal ready, handle messages until stopped or crashed."""
+        self._state = check_transition(self._state, ActorState.STARTING)
+        self._incarnations += 1
+        self._mailbox.reopen()
+        try:
+            await self.on_start()
+            self._state = check_transition(self._state, ActorState.RUNNING)
+            task_status.started()
+            await self._loop()
+        except Exception:
+            self._state = check_transition(self._state, ActorState.CRASHED)
+            raise
+        except BaseException:  # cancelled: stopped from outside
+            self._state = check_transition(self._state, ActorState.STOPPED)
+            raise
+        finally:
+            with anyio.CancelScope(shield=True):
+                await self.on_stop()
+        self._state = check_transition(self._state, ActorState.STOPPED)
+
+    async def _loop(self) -> None:
+        mailbox = self._mailbox
+        handled_since_yield = 0
+        while True:
+            try:
+                item = await mailbox.get()
+            except MailboxClosed:
+                return
+            await self._deliver(item)
+            handled_since_yield += 1
+            if handled_since_yield >= _YIELD_EVERY:
+                handled_since_yield = 0
+                await checkpoint()
+
+    async def _deliver(self, item: M | _Ask[M, R]) -> None:
+        is_ask = isinstance(item, _Ask)
+        if is_ask and item.abandoned:  # type: ignore[union-attr]
+            return
+        message: M = item.message if is_ask else item  # type: ignore[union-attr,assignment]
+        started = time.perf_counter()
+        try:
+            result = await self.handle(message)
+        except Exception as exc:
+            self._handler_seconds += time.perf_counter() - started
+            self._failed += 1
+            self._crash(item, exc)
+            raise
+        self._handler_seconds += time.perf_counter() - started
+        self._handled += 1
+        self._crashed = None
+        if is_ask:
+            item.result = result  # type: ignore[union-attr]
+            item.done.set()  # type: ignore[union-attr]
+
+    def _crash(self, item: M | _Ask[M, R], exc: Exception) -> None:
+        if self._crashed is item:
+            self._crashed = None
+            message = item.message if isinstance(item, _Ask) else item
+            self.dead_letters.record(self.name, message, exc)
+            log.error("actor %s: message became a dead letter: %r", self.name, exc)
+            if isinstance(item, _Ask):
+                error = HandlerFailed(f"{self.name} failed twice on this message: {exc!r}")
+                error.__cause__ = exc
+                item.fail(error)
+            return
+        self._crashed = item
+        self._mailbox.put_front(item)
+
+    def _message_key(self, item: M | _Ask[M, R]) -> Hashable:
+        assert self._key is not None  # noqa: S101 - only installed with a key
+        return self._key(item.message if isinstance(item, _Ask) else item)
+
+    def _dropped(self, item: M | _Ask[M, R]) -> None:
+        if isinstance(item, _Ask):
+            item.fail(MessageDropped(f"{self.name} dropped the message ({self._mailbox.overflow})"))

@@ -1,0 +1,176 @@
+from __future__ import annotations
+
+import anyio
+import pytest
+
+from actors import (
+    Actor,
+    ActorState,
+    AskTimeout,
+    ChildSpec,
+    HandlerFailed,
+    MailboxClosed,
+    ManualClock,
+    MessageDropped,
+    Overflow,
+    Supervisor,
+)
+
+
+class Recorder(Actor[object, object]):
+    """Echoes asks, records tells, crashes on 'boom', waits on 'wait'."""
+
+    def __init__(self, name: str = "recorder", **kwargs: object) -> None:
+        super().__init__(name, **kwargs)  # type: ignore[arg-type]
+        self.seen: list[object] = []
+        self.events: list[str] = []
+        self.gate = anyio.Event()
+
+    async def on_start(self) -> None:
+        self.events.append("start")
+
+    async def on_stop(self) -> None:
+        self.events.append("stop")
+
+    async def handle(self, message: object) -> object:
+        if message == "boom":
+            raise RuntimeError("boom")
+        if message == "wait":
+            await self.gate.wait()
+        self.seen.append(message)
+        return ("echo", message)
+
+
+@pytest.mark.anyio
+async def test_actor_handles_tells_in_order_and_answers_asks() -> None:
+    actor = Recorder()
+    with anyio.fail_after(5):
+        async with anyio.create_task_group() as tg:
+            await tg.start(actor.run)
+            for i in range(100):
+                await actor.tell(i)
+            assert await actor.ask("last", timeout=1) == ("echo", "last")
+            actor.request_stop()
+    assert actor.seen == [*range(100), "last"]
+    assert actor.events == ["start", "stop"]
+    assert actor.state is ActorState.STOPPED
+    stats = actor.stats()
+    assert (stats.handled, stats.failed, stats.dropped, stats.depth) == (101, 0, 0, 0)
+    assert stats.handler_seconds > 0
+
+
+@pytest.mark.anyio
+async def test_actor_ask_times_out_and_the_abandoned_message_is_skipped() -> None:
+    actor = Recorder()
+    with anyio.fail_after(5):
+        async with anyio.create_task_group() as tg:
+            await tg.start(actor.run)
+            await actor.tell("wait")
+            with pytest.raises(AskTimeout):
+                await actor.ask("late", timeout=0.01)
+            actor.gate.set()
+            assert await actor.ask("next", timeout=1) == ("echo", "next")
+            actor.request_stop()
+    assert actor.seen == ["wait", "next"]
+
+
+@pytest.mark.anyio
+async def test_actor_request_stop_drains_the_mailbox_then_refuses() -> None:
+    actor = Recorder()
+    with anyio.fail_after(5):
+        async with anyio.create_task_group() as tg:
+            await tg.start(actor.run)
+            await actor.tell("wait")
+            for i in range(5):
+                await actor.tell(i)
+            actor.request_stop()
+            with pytest.raises(MailboxClosed):
+                await actor.tell("too late")
+            actor.gate.set()
+    assert actor.seen == ["wait", 0, 1, 2, 3, 4]
+
+
+@pytest.mark.anyio
+async def test_actor_ask_dropped_by_policy_raises_message_dropped() -> None:
+    actor = Recorder(capacity=1, overflow=Overflow.DROP_OLDEST)
+    with anyio.fail_after(5):
+        async with anyio.create_task_group() as tg:
+            await tg.start(actor.run)
+            await actor.tell("wait")
+            await anyio.wait_all_tasks_blocked()  # the actor is inside "wait"
+            outcome: list[BaseException] = []
+
+            async def asker() -> None:
+                try:
+                    await actor.ask("first", timeout=2)
+                except MessageDropped as exc:
+                    outcome.append(exc)
+
+            tg.start_soon(asker)
+            await anyio.wait_all_tasks_blocked()
+            actor.tell_nowait("second")  # pushes "first" out
+            await anyio.wait_all_tasks_blocked()
+            assert len(outcome) == 1
+            assert actor.stats().dropped == 1
+            actor.gate.set()
+            actor.request_stop()
+    assert actor.seen == ["wait", "second"]
+
+
+@pytest.mark.anyio
+async def test_actor_conflate_delivers_only_the_latest_value_per_key() -> None:
+    actor = Recorder(capacity=10, overflow=Overflow.CONFLATE, key=lambda m: str(m)[:1])
+    with anyio.fail_after(5):
+        async with anyio.create_task_group() as tg:
+            await tg.start(actor.run)
+            await actor.tell("wait")
+            await anyio.wait_all_tasks_blocked()
+            for message in ["a1", "b1", "a2", "a3", "b2", "c1"]:
+                actor.tell_nowait(message)
+            actor.gate.set()
+            actor.request_stop()
+    assert actor.seen == ["wait", "a3", "b2", "c1"]
+    assert actor.stats().dropped == 3
+
+
+@pytest.mark.anyio
+async def test_actor_message_crashing_twice_becomes_a_dead_letter() -> None:
+    actor = Recorder()
+    root = Supervisor("root", [ChildSpec(actor)], clock=ManualClock())
+    with anyio.fail_after(5):
+        async with anyio.create_task_group() as tg:
+            await tg.start(root.run)
+            with pytest.raises(HandlerFailed) as failed:
+                await actor.ask("boom", timeout=2)
+            assert isinstance(failed.value.__cause__, RuntimeError)
+            assert await actor.ask("after", timeout=2) == ("echo", "after")
+            root.request_stop()
+    letters = list(actor.dead_letters)
+    assert [(d.actor, d.message) for d in letters] == [("recorder", "boom")]
+    assert isinstance(letters[0].error, RuntimeError)
+    stats = actor.stats()
+    assert (stats.failed, stats.restarts, stats.dead_letters) == (2, 2, 1)
+    assert actor.seen == ["after"]
+
+
+@pytest.mark.anyio
+async def test_actor_message_crashing_once_is_redelivered_after_restart() -> None:
+    class Flaky(Recorder):
+        crashed = False
+
+        async def handle(self, message: object) -> object:
+            if message == "flaky" and not self.crashed:
+                self.crashed = True
+                raise RuntimeError("first time only")
+            return await super().handle(message)
+
+    actor = Flaky()
+    root = Supervisor("root", [actor], clock=ManualClock())
+    with anyio.fail_after(5):
+        async with anyio.create_task_group() as tg:
+            await tg.start(root.run)
+            assert await actor.ask("flaky", timeout=2) == ("echo", "flaky")
+            root.request_stop()
+    assert actor.seen == ["flaky"]
+    assert len(actor.dead_letters) == 0
+    assert actor.events == ["start", "stop", "start", "stop"]
