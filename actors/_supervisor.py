@@ -6,7 +6,7 @@ import logging
 import random
 from collections import deque
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import Protocol
 
@@ -70,8 +70,8 @@ class _Slot:
     generation: int = 0
     started_at: float = 0.0
     failures: int = 0  # consecutive, for the backoff
-    scope: anyio.CancelScope = field(default_factory=anyio.CancelScope)
-    done: anyio.Event = field(default_factory=anyio.Event)
+    scope: anyio.CancelScope | None = None  # created inside the event loop, per start
+    done: anyio.Event | None = None
     last_error: BaseException | None = None
 
     @property
@@ -108,8 +108,9 @@ class Supervisor:
         self._rng = rng or random.Random()  # noqa: S311 - jitter, not security
         self._slots = [_Slot(c if isinstance(c, ChildSpec) else ChildSpec(c)) for c in children]
         self._exits: deque[_Exit] = deque()
-        self._exit_event = anyio.Event()
-        self._stop_scope = anyio.CancelScope()
+        self._exit_event: anyio.Event | None = None
+        self._stop_scope: anyio.CancelScope | None = None
+        self._stop_requested = False
         self._tg: TaskGroup | None = None
         self._incarnations = 0
 
@@ -137,12 +138,16 @@ class Supervisor:
 
     def request_stop(self) -> None:
         """Stop every child in reverse start order, then return from `run`."""
-        self._stop_scope.cancel()
+        self._stop_requested = True
+        if self._stop_scope is not None:
+            self._stop_scope.cancel()
 
     async def run(self, *, task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:
         """Start the children in order, supervise them, and stop them in reverse order."""
         self._incarnations += 1
         self._stop_scope = anyio.CancelScope()
+        self._stop_requested = False
+        self._exit_event = anyio.Event()
         self._exits.clear()
         failure: SupervisorError | None = None
         async with anyio.create_task_group() as tg:
@@ -151,6 +156,8 @@ class Supervisor:
                 await self._start_all(self._slots)
                 task_status.started()
                 with self._stop_scope:
+                    if self._stop_requested:  # asked to stop while it was starting
+                        self._stop_scope.cancel()
                     await self._supervise()
             except SupervisorError as exc:  # raised outside the task group, so not wrapped
                 failure = exc
@@ -202,7 +209,7 @@ class Supervisor:
             failed = next(s for s in group if s.name == exc.child)
             self._exits.append(_Exit(failed, failed.generation, exc.__cause__))
             failed.phase = _Phase.RUNNING
-            self._exit_event.set()
+            self._notify_exit()
 
     async def _start_all(self, slots: Sequence[_Slot]) -> None:
         for slot in slots:
@@ -219,7 +226,6 @@ class Supervisor:
             await self._tg.start(self._run_child, slot, slot.generation)
         except Exception as exc:
             slot.phase = _Phase.STOPPED
-            slot.done.set()
             raise _start_failed(slot, exc) from exc
 
     async def _run_child(
@@ -227,6 +233,7 @@ class Supervisor:
     ) -> None:
         ready = _ReadyFlag(task_status)
         error: BaseException | None = None
+        assert slot.scope is not None and slot.done is not None  # noqa: S101 - set by _start
         try:
             with slot.scope:
                 await slot.spec.child.run(task_status=ready)
@@ -240,6 +247,10 @@ class Supervisor:
             raise ChildStartFailed(slot.name, f"{slot.name} returned before it was ready")
         if slot.phase is _Phase.RUNNING and generation == slot.generation:
             self._exits.append(_Exit(slot, generation, error))
+            self._notify_exit()
+
+    def _notify_exit(self) -> None:
+        if self._exit_event is not None:
             self._exit_event.set()
 
     async def _next_exit(self) -> _Exit:
@@ -253,7 +264,7 @@ class Supervisor:
             await self._stop(slot)
 
     async def _stop(self, slot: _Slot) -> None:
-        if slot.phase is not _Phase.RUNNING:
+        if slot.phase is not _Phase.RUNNING or slot.done is None or slot.scope is None:
             return
         slot.phase = _Phase.STOPPING
         slot.spec.child.request_stop()

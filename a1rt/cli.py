@@ -1,0 +1,66 @@
+"""The `a1rt` command."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from typing import NoReturn
+
+from . import __version__
+from .config import Settings, load_settings
+from .errors import A1rtError
+from .logs import configure_logging
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports a usage error as one line and exit status 2."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+def _parser() -> _Parser:
+    parser = _Parser(prog="a1rt", description="Realtime sports-betting prediction server.")
+    parser.add_argument("--version", action="version", version=f"a1rt {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    serve = commands.add_parser("serve", help="run the server (actors + HTTP) until a signal")
+    serve.add_argument("--host", help="listen address (A1RT_HOST, default 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="listen port (A1RT_PORT, default 8000)")
+    return parser
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    overrides = {k: v for k in ("host", "port") if (v := getattr(args, k, None)) is not None}
+    return load_settings(**overrides)
+
+
+def _run(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    configure_logging(settings.log_level, settings.log_format)
+    if args.command == "serve":
+        from .web.server import serve
+
+        return serve(settings)
+    raise AssertionError(args.command)  # argparse only lets known commands through
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point: exit status 0 on success, 2 on bad input, 1 on failure."""
+    args = _parser().parse_args(argv)
+    try:
+        return _run(args)
+    except A1rtError as exc:
+        print(f"a1rt: error: {exc}", file=sys.stderr)  # noqa: T201 - the CLI's one line
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+def entry() -> NoReturn:
+    """The console script."""
+    sys.exit(main())
+
+
+if __name__ == "__main__":
+    entry()

@@ -1,0 +1,122 @@
+"""One Settings object, read from `A1RT_*` environment variables."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Annotated, Any, Literal, get_args, get_origin
+
+import msgspec
+from msgspec import Meta
+
+from .errors import ConfigError
+
+KNOWN_SOURCES = ("simulated", "odds_api", "sportradar", "prizepicks", "espn")
+
+# Older deployments used A1BETTING_*; these names are still read when A1RT_* is unset.
+LEGACY_NAMES = frozenset(
+    {
+        "database_url",
+        "redis_url",
+        "sportradar_api_key",
+        "odds_api_key",
+        "prizepicks_api_key",
+        "secret_key",
+        "environment",
+    }
+)
+
+Port = Annotated[int, Meta(ge=1, le=65535)]
+Positive = Annotated[float, Meta(gt=0)]
+
+
+class Settings(msgspec.Struct, frozen=True, kw_only=True):
+    """Everything a1rt can be configured with; each field is `A1RT_<FIELD>`."""
+
+    host: str = "127.0.0.1"
+    port: Port = 8000
+    workers: Annotated[int, Meta(ge=1, le=64)] = 1
+    environment: Literal["development", "production", "test"] = "development"
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+    log_format: Literal["auto", "json", "console"] = "auto"
+    data_dir: Path = Path(".a1rt")
+    models_dir: Path = Path("compiled_models")
+    database_url: str | None = None
+    redis_url: str | None = None
+    sources: tuple[str, ...] = ("simulated",)
+    sim_speed: Positive = 60.0
+    odds_api_key: str | None = None
+    odds_api_base_url: str = "https://api.the-odds-api.com"
+    sportradar_api_key: str | None = None
+    sportradar_access_level: Literal["trial", "production"] = "trial"
+    sportradar_base_url: str = "https://api.sportradar.com"
+    prizepicks_api_key: str | None = None
+    prizepicks_base_url: str = "https://api.prizepicks.com"
+    espn_base_url: str = "https://site.api.espn.com"
+    secret_key: str | None = None
+    cors_origins: tuple[str, ...] = ()
+    shutdown_timeout: Annotated[float, Meta(gt=0, le=60)] = 8.0
+
+    def __post_init__(self) -> None:
+        unknown = [s for s in self.sources if s not in KNOWN_SOURCES]
+        if unknown or not self.sources:
+            raise ConfigError(
+                f"A1RT_SOURCES: unknown source {', '.join(unknown) or '(empty)'}; "
+                f"expected a comma list of {', '.join(KNOWN_SOURCES)}"
+            )
+
+
+def load_settings(environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
+    """Read Settings from `environ` (default: the process environment); raise ConfigError."""
+    env = os.environ if environ is None else environ
+    values: dict[str, Any] = {}
+    for field in msgspec.structs.fields(Settings):
+        var, raw = _lookup(env, field.name)
+        if raw is not None:
+            values[field.name] = _parse(var, raw, field.type)
+    values.update(overrides)
+    return Settings(**values)
+
+
+def _lookup(env: Mapping[str, str], name: str) -> tuple[str, str | None]:
+    var = f"A1RT_{name.upper()}"
+    if var in env:
+        return var, env[var]
+    legacy = f"A1BETTING_{name.upper()}"
+    if name in LEGACY_NAMES and legacy in env:
+        return legacy, env[legacy]
+    return var, None
+
+
+def _parse(var: str, raw: str, annotation: Any) -> Any:
+    value: Any = raw.strip()
+    if _is_sequence(annotation):
+        value = [part.strip() for part in value.split(",") if part.strip()]
+    elif value == "" and _is_optional(annotation):
+        return None
+    try:
+        return msgspec.convert(value, annotation, strict=False, dec_hook=_decode)
+    except msgspec.ValidationError as exc:
+        reason = str(exc).split(" - at ")[0]
+        raise ConfigError(f"{var}={raw!r} is invalid: {reason}{_choices(annotation)}") from exc
+
+
+def _decode(kind: type, value: Any) -> Any:
+    if kind is Path and isinstance(value, str):
+        return Path(value)
+    raise NotImplementedError
+
+
+def _is_sequence(annotation: Any) -> bool:
+    return get_origin(annotation) is tuple
+
+
+def _is_optional(annotation: Any) -> bool:
+    return type(None) in get_args(annotation)
+
+
+def _choices(annotation: Any) -> str:
+    if get_origin(annotation) is Literal:
+        return f" (expected one of {', '.join(map(str, get_args(annotation)))})"
+    return ""

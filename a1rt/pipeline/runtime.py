@@ -1,0 +1,83 @@
+"""One replica's running system: its supervision tree and what it reports."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import anyio
+from anyio.abc import TaskStatus
+
+from actors import ActorStats, Supervisor, SupervisorError
+
+from ..config import Settings
+from ..errors import StartupError
+from ..health import HealthRegistry, Status
+from ..logs import get_logger
+from ..metrics import Metrics
+from .tree import build_tree
+
+log = get_logger(__name__)
+
+
+class Runtime:
+    """Owns the actors; the web app and the CLI start and stop it."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.metrics = Metrics()
+        self.health = HealthRegistry()
+        self.tree: Supervisor = build_tree()
+        self.fatal: BaseException | None = None
+        self._on_fatal: list[Callable[[BaseException], None]] = []
+        self._stopped: anyio.Event | None = None
+        self.metrics.watch_actors(self.actor_stats)
+        self.health.register("actors")
+
+    def actor_stats(self) -> list[ActorStats]:
+        """Every actor's counters, for metrics."""
+        return [actor.stats() for actor in self.tree.actors()]
+
+    def on_fatal(self, callback: Callable[[BaseException], None]) -> None:
+        """Call `callback` if the supervision tree gives up (the replica cannot go on)."""
+        self._on_fatal.append(callback)
+
+    async def run(self, *, task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:
+        """Start the tree, signal ready, run until stopped; a tree failure is reported, not
+        raised, so the server can shut down in order."""
+        self._stopped = anyio.Event()
+        ready = _ReadyReport(task_status, lambda: self.health.report("actors", Status.OK))
+        try:
+            await self.tree.run(task_status=ready)
+        except SupervisorError as exc:
+            self.fatal = exc
+            self.health.report("actors", Status.DOWN, f"supervision tree failed: {exc}")
+            if not ready.reported:
+                raise StartupError(f"the actors could not start: {exc}") from exc
+            log.critical("supervision tree failed", error=str(exc))
+            for callback in self._on_fatal:
+                callback(exc)
+        finally:
+            self._stopped.set()
+
+    def request_stop(self) -> None:
+        """Stop the tree gracefully: sources first, io last, each draining its mailbox."""
+        self.tree.request_stop()
+
+    async def wait_stopped(self) -> None:
+        """Return once `run` has returned (at once if it never started)."""
+        if self._stopped is not None:
+            await self._stopped.wait()
+
+
+class _ReadyReport:
+    """A task status that also runs a callback when the tree says it is ready."""
+
+    def __init__(self, status: TaskStatus[None], on_ready: Callable[[], None]) -> None:
+        self._status = status
+        self._on_ready = on_ready
+        self.reported = False
+
+    def started(self, value: None = None) -> None:
+        self.reported = True
+        self._on_ready()
+        self._status.started(value)

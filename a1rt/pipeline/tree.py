@@ -1,0 +1,48 @@
+"""The supervision tree of one replica.
+
+root (one_for_one)
+├── io (one_for_one)           publisher, persister: started first, stopped last, so the
+│                              pipeline's last messages still reach them while it drains
+├── pipeline (rest_for_one)    feature cache → predictor → alert engine
+└── sources (one_for_one)      one poller per configured source: started last, stopped first
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from actors import Backoff, Child, ChildSpec, Intensity, Strategy, Supervisor
+
+
+def build_tree(
+    *,
+    io: Sequence[Child | ChildSpec] = (),
+    pipeline: Sequence[Child | ChildSpec] = (),
+    sources: Sequence[Child | ChildSpec] = (),
+) -> Supervisor:
+    """Wire the replica's actors under the supervisors of the design."""
+    backoff = Backoff(base=0.1, cap=10.0, stable_after=30.0)
+    branch = Intensity(max_restarts=5, period=30.0)
+    return Supervisor(
+        "root",
+        [
+            Supervisor("io", io, strategy=Strategy.ONE_FOR_ONE, intensity=branch, backoff=backoff),
+            Supervisor(
+                "pipeline",
+                pipeline,
+                strategy=Strategy.REST_FOR_ONE,
+                intensity=branch,
+                backoff=backoff,
+            ),  # fmt: skip
+            Supervisor(
+                "sources",
+                sources,
+                strategy=Strategy.ONE_FOR_ONE,
+                intensity=branch,
+                backoff=backoff,
+            ),  # fmt: skip
+        ],
+        strategy=Strategy.ONE_FOR_ONE,
+        intensity=Intensity(max_restarts=3, period=60.0),
+        backoff=backoff,
+    )

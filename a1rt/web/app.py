@@ -1,0 +1,67 @@
+"""The Litestar application, built around a Runtime."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import anyio
+from litestar import Litestar
+from litestar.config.cors import CORSConfig
+from litestar.di import Provide
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import RedocRenderPlugin, SwaggerRenderPlugin
+
+from .. import __version__
+from ..logs import get_logger
+from ..pipeline import Runtime
+from .health import HealthController
+from .problems import EXCEPTION_HANDLERS
+from .prometheus import metrics
+from .request_context import RequestContext
+
+log = get_logger(__name__)
+
+
+def create_app(runtime: Runtime) -> RequestContext:
+    """The ASGI app: Litestar routes behind the request-id and metrics layer.
+
+    The app's lifespan runs the runtime: the actors start before the first request is
+    accepted and stop (draining their mailboxes) after the last one is answered.
+    """
+
+    @asynccontextmanager
+    async def run_runtime(_: Litestar) -> AsyncIterator[None]:
+        async with anyio.create_task_group() as tg:
+            await tg.start(runtime.run)
+            try:
+                yield
+            finally:
+                runtime.request_stop()
+                with anyio.move_on_after(runtime.settings.shutdown_timeout) as waited:
+                    await runtime.wait_stopped()
+                if waited.cancelled_caught:
+                    log.warning("actors did not stop in time; cancelling them")
+                    tg.cancel_scope.cancel()
+
+    settings = runtime.settings
+    app = Litestar(
+        route_handlers=[HealthController, metrics],
+        dependencies={"runtime": Provide(lambda: runtime, sync_to_thread=False, use_cache=True)},
+        exception_handlers=EXCEPTION_HANDLERS,
+        lifespan=[run_runtime],
+        cors_config=CORSConfig(allow_origins=list(settings.cors_origins))
+        if settings.cors_origins
+        else None,
+        openapi_config=OpenAPIConfig(
+            title="a1rt",
+            version=__version__,
+            description="Realtime sports-betting predictions: REST, Open Inference Protocol "
+            "and a websocket stream.",
+            path="/schema",
+            render_plugins=[RedocRenderPlugin(), SwaggerRenderPlugin(path="/swagger")],
+        ),
+        logging_config=None,
+        request_max_body_size=1_000_000,
+    )
+    return RequestContext(app, runtime.metrics)

@@ -1,0 +1,76 @@
+"""`a1rt serve`: the actors and the HTTP server in one anyio run, stopped by SIGINT/SIGTERM."""
+
+from __future__ import annotations
+
+import contextlib
+import signal
+from collections.abc import Iterator
+
+import anyio
+import uvicorn
+
+from ..config import Settings
+from ..logs import get_logger
+from ..pipeline import Runtime
+from .app import create_app
+
+log = get_logger(__name__)
+
+
+class _Server(uvicorn.Server):
+    """uvicorn without its own signal handlers: `serve` watches signals through anyio, and
+    uvicorn's habit of re-raising the signal after shutdown would turn a clean stop into a
+    death by SIGTERM."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
+def serve(settings: Settings) -> int:
+    """Run one replica until a signal stops it; return the process exit status."""
+    runtime = Runtime(settings)
+    config = uvicorn.Config(
+        create_app(runtime),
+        host=settings.host,
+        port=settings.port,
+        http="httptools",
+        lifespan="on",
+        log_config=None,
+        access_log=False,
+        server_header=False,
+        timeout_graceful_shutdown=max(1, int(settings.shutdown_timeout / 2)),
+    )
+    server = _Server(config)
+    try:
+        return anyio.run(_serve, server, runtime, backend_options={"use_uvloop": True})
+    except SystemExit as exc:  # uvicorn exits this way when start-up fails
+        return exc.code if isinstance(exc.code, int) else 1
+
+
+async def _serve(server: _Server, runtime: Runtime) -> int:
+    status = 0
+
+    def fatal(exc: BaseException) -> None:
+        nonlocal status
+        status = 1
+        server.should_exit = True
+
+    runtime.on_fatal(fatal)
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(_stop_on_signal, server)
+        await server.serve()
+        tg.cancel_scope.cancel()
+    if not server.started:
+        return 3
+    log.info("stopped", exit_status=status)
+    return status
+
+
+async def _stop_on_signal(server: _Server) -> None:
+    with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+        async for signum in signals:
+            log.info("shutting down", signal=signal.Signals(signum).name)
+            if server.should_exit:  # a second signal: stop waiting for connections
+                server.force_exit = True
+            server.should_exit = True

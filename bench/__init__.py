@@ -1,0 +1,1 @@
+"""a1rt's benchmark suite: `python -m bench SCENARIO`, results in bench/results/."""
