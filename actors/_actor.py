@@ -54,8 +54,12 @@ class Actor(Generic[M, R]):
         overflow: Overflow = Overflow.BLOCK,
         key: Callable[[M], Hashable] | None = None,
         dead_letters: DeadLetters | None = None,
+        batch: int = 1,
     ) -> None:
+        if batch < 1:
+            raise ValueError("batch must be at least 1")
         self.name = name
+        self._batch = batch
         self._key = key
         self.dead_letters = dead_letters if dead_letters is not None else DeadLetters()
         self._mailbox: Mailbox[M | _Ask[M, R]] = Mailbox(
@@ -69,11 +73,20 @@ class Actor(Generic[M, R]):
         self._handled = 0
         self._failed = 0
         self._handler_seconds = 0.0
-        self._crashed: M | _Ask[M, R] | None = None  # redelivered once, then a dead letter
+        # Messages that crashed a handler once, by identity: redelivered alone, and a dead
+        # letter if they crash it again.
+        self._suspects: dict[int, M | _Ask[M, R]] = {}
 
     async def handle(self, message: M) -> R:
         """Handle one message; what it returns is the reply to an `ask`."""
         raise NotImplementedError
+
+    async def handle_batch(self, messages: list[M]) -> list[R]:
+        """Handle up to `batch` messages that were waiting together; one reply per message.
+
+        Override it to micro-batch (one model call for many requests); the default handles
+        them one by one."""
+        return [await self.handle(message) for message in messages]
 
     async def on_start(self) -> None:
         """Called before the first message of every incarnation."""
@@ -159,8 +172,13 @@ class Actor(Generic[M, R]):
                 item = await mailbox.get()
             except MailboxClosed:
                 return
-            await self._deliver(item)
-            handled_since_yield += 1
+            if self._batch > 1 and id(item) not in self._suspects:
+                batch = [item, *mailbox.take_nowait(self._batch - 1)]
+                await self._deliver_batch(batch)
+                handled_since_yield += len(batch)
+            else:
+                await self._deliver(item)
+                handled_since_yield += 1
             if handled_since_yield >= _YIELD_EVERY:
                 handled_since_yield = 0
                 await checkpoint()
@@ -172,7 +190,10 @@ class Actor(Generic[M, R]):
         message: M = item.message if is_ask else item  # type: ignore[union-attr,assignment]
         started = time.perf_counter()
         try:
-            result = await self.handle(message)
+            if self._batch > 1:
+                (result,) = await self.handle_batch([message])
+            else:
+                result = await self.handle(message)
         except Exception as exc:
             self._handler_seconds += time.perf_counter() - started
             self._failed += 1
@@ -180,14 +201,35 @@ class Actor(Generic[M, R]):
             raise
         self._handler_seconds += time.perf_counter() - started
         self._handled += 1
-        self._crashed = None
+        self._suspects.pop(id(item), None)
         if is_ask:
             item.result = result  # type: ignore[union-attr]
             item.done.set()  # type: ignore[union-attr]
 
+    async def _deliver_batch(self, items: list[M | _Ask[M, R]]) -> None:
+        live = [i for i in items if not (isinstance(i, _Ask) and i.abandoned)]
+        if not live:
+            return
+        messages: list[M] = [i.message if isinstance(i, _Ask) else i for i in live]
+        started = time.perf_counter()
+        try:
+            results = await self.handle_batch(messages)
+        except Exception:
+            self._handler_seconds += time.perf_counter() - started
+            self._failed += len(live)
+            for item in reversed(live):  # each is retried alone, so the culprit is found
+                self._suspects[id(item)] = item
+                self._mailbox.put_front(item)
+            raise
+        self._handler_seconds += time.perf_counter() - started
+        self._handled += len(live)
+        for item, result in zip(live, results, strict=True):
+            if isinstance(item, _Ask):
+                item.result = result
+                item.done.set()
+
     def _crash(self, item: M | _Ask[M, R], exc: Exception) -> None:
-        if self._crashed is item:
-            self._crashed = None
+        if self._suspects.pop(id(item), None) is not None:
             message = item.message if isinstance(item, _Ask) else item
             self.dead_letters.record(self.name, message, exc)
             log.error("actor %s: message became a dead letter: %r", self.name, exc)
@@ -196,7 +238,7 @@ class Actor(Generic[M, R]):
                 error.__cause__ = exc
                 item.fail(error)
             return
-        self._crashed = item
+        self._suspects[id(item)] = item
         self._mailbox.put_front(item)
 
     def _message_key(self, item: M | _Ask[M, R]) -> Hashable:

@@ -92,6 +92,16 @@ class Mailbox(Generic[T]):
             self._getter = anyio.Event()
             await self._getter.wait()
 
+    def take_nowait(self, limit: int) -> list[T]:
+        """Take up to `limit` waiting messages without waiting."""
+        taken: list[T] = []
+        while len(taken) < limit:
+            item = self._pop()
+            if item is _EMPTY:
+                break
+            taken.append(item)  # type: ignore[arg-type]
+        return taken
+
     def _pop(self) -> T | object:
         if self._key is not None:
             if not self._keyed:

@@ -174,3 +174,73 @@ async def test_actor_message_crashing_once_is_redelivered_after_restart() -> Non
     assert actor.seen == ["flaky"]
     assert len(actor.dead_letters) == 0
     assert actor.events == ["start", "stop", "start", "stop"]
+
+
+class Batcher(Actor[int, int]):
+    """Squares numbers a batch at a time; a batch holding 13 raises."""
+
+    def __init__(self) -> None:
+        super().__init__("batcher", batch=8)
+        self.batches: list[list[int]] = []
+        self.gate = anyio.Event()
+
+    async def handle_batch(self, messages: list[int]) -> list[int]:
+        if messages == [0]:
+            await self.gate.wait()
+        self.batches.append(messages)
+        if 13 in messages:
+            raise ValueError("unlucky")
+        return [m * m for m in messages]
+
+
+@pytest.mark.anyio
+async def test_actor_batches_waiting_messages_and_replies_to_each() -> None:
+    actor = Batcher()
+    results: dict[int, int] = {}
+    with anyio.fail_after(5):
+        async with anyio.create_task_group() as tg:
+            await tg.start(actor.run)
+
+            async def ask(n: int) -> None:
+                results[n] = await actor.ask(n, timeout=2)
+
+            async with anyio.create_task_group() as asks:
+                asks.start_soon(ask, 0)
+                await anyio.wait_all_tasks_blocked()
+                for n in range(1, 11):
+                    asks.start_soon(ask, n)
+                await anyio.wait_all_tasks_blocked()
+                actor.gate.set()
+            actor.request_stop()
+    assert results == {n: n * n for n in range(11)}
+    assert actor.batches == [[0], [1, 2, 3, 4, 5, 6, 7, 8], [9, 10]]
+    assert actor.stats().handled == 11
+
+
+@pytest.mark.anyio
+async def test_actor_batch_crash_retries_each_alone_and_dead_letters_the_culprit() -> None:
+    actor = Batcher()
+    root = Supervisor("root", [actor], clock=ManualClock())
+    outcomes: dict[int, object] = {}
+    with anyio.fail_after(5):
+        async with anyio.create_task_group() as tg:
+            await tg.start(root.run)
+
+            async def ask(n: int) -> None:
+                try:
+                    outcomes[n] = await actor.ask(n, timeout=2)
+                except HandlerFailed as exc:
+                    outcomes[n] = exc
+
+            tg.start_soon(ask, 0)
+            await anyio.wait_all_tasks_blocked()
+            for n in (12, 13, 14):
+                tg.start_soon(ask, n)
+            await anyio.wait_all_tasks_blocked()
+            actor.gate.set()
+            await anyio.wait_all_tasks_blocked()
+            root.request_stop()
+    assert outcomes[0] == 0 and outcomes[12] == 144 and outcomes[14] == 196
+    assert isinstance(outcomes[13], HandlerFailed)
+    assert actor.batches == [[0], [12, 13, 14], [12], [13], [14]]
+    assert [d.message for d in actor.dead_letters] == [13]
