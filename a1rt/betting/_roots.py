@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 # scipy ships no type information; the ignore stays harmless if stubs or an override appear.
-from scipy.optimize import brentq  # type: ignore[import-untyped, unused-ignore]
+from scipy.optimize import brentq
 
 from ._exceptions import ConvergenceError
 
