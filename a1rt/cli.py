@@ -9,8 +9,9 @@ from typing import NoReturn
 
 from . import __version__
 from .config import Settings, load_settings
-from .errors import A1rtError
+from .errors import A1rtError, ConfigError
 from .logs import configure_logging
+from .models import ModelError
 
 
 class _Parser(argparse.ArgumentParser):
@@ -27,6 +28,15 @@ def _parser() -> _Parser:
     serve = commands.add_parser("serve", help="run the server (actors + HTTP) until a signal")
     serve.add_argument("--host", help="listen address (A1RT_HOST, default 127.0.0.1)")
     serve.add_argument("--port", type=int, help="listen port (A1RT_PORT, default 8000)")
+    train = commands.add_parser("train", help="simulate seasons and train model ensembles")
+    train.add_argument("models", nargs="*", metavar="MODEL",
+                       help="model names (default: every default model)")  # fmt: skip
+    train.add_argument("--seed", type=int, default=7, help="simulation and training seed")
+    evaluate = commands.add_parser(
+        "evaluate", help="score a model on held-out seasons against the Bayes floor and market"
+    )
+    evaluate.add_argument("model", metavar="MODEL", help="e.g. basketball_nba_h2h")
+    evaluate.add_argument("--version", help="a version directory (default: the newest)")
     return parser
 
 
@@ -42,7 +52,36 @@ def _run(args: argparse.Namespace) -> int:
         from .web.server import serve
 
         return serve(settings)
+    if args.command == "train":
+        return _train(settings, args)
+    if args.command == "evaluate":
+        return _evaluate(settings, args)
     raise AssertionError(args.command)  # argparse only lets known commands through
+
+
+def _train(settings: Settings, args: argparse.Namespace) -> int:
+    from .models import DEFAULT_MODELS, train_models
+
+    unknown = [m for m in args.models if m not in DEFAULT_MODELS]
+    if unknown:
+        raise ConfigError(
+            f"unknown model {unknown[0]!r}; expected one of {', '.join(DEFAULT_MODELS)}"
+        )
+    manifests = train_models(settings.models_dir, args.models or None, seed=args.seed)
+    for manifest in manifests:
+        print(f"{manifest.name} {manifest.version}")  # noqa: T201 - the command's output
+    return 0
+
+
+def _evaluate(settings: Settings, args: argparse.Namespace) -> int:
+    from .models import evaluate_model
+
+    figures = evaluate_model(settings.models_dir, args.model, args.version,
+                             build_dir=settings.data_dir / "build")  # fmt: skip
+    for key in ("n", "log_loss", "bayes_optimal_log_loss", "market_log_loss", "brier", "ece",
+                "accuracy"):  # fmt: skip
+        print(f"{key:>24}  {figures[key]}")  # noqa: T201 - the command's output
+    return 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -50,7 +89,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         return _run(args)
-    except A1rtError as exc:
+    except (A1rtError, ModelError) as exc:
         print(f"a1rt: error: {exc}", file=sys.stderr)  # noqa: T201 - the CLI's one line
         return 2
     except KeyboardInterrupt:

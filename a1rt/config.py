@@ -57,6 +57,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     secret_key: str | None = None
     cors_origins: tuple[str, ...] = ()
     shutdown_timeout: Annotated[float, Meta(gt=0, le=60)] = 8.0
+    model_poll_interval: Positive = 2.0
 
     def __post_init__(self) -> None:
         unknown = [s for s in self.sources if s not in KNOWN_SOURCES]

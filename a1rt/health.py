@@ -41,8 +41,11 @@ class HealthRegistry:
             Status.DOWN, detail or "starting", time.time(), needed_for_ready
         )
 
-    def report(self, name: str, status: Status, detail: str = "") -> None:
-        """Record `name`'s status; an OK report also makes it count as ready from now on."""
+    def report(
+        self, name: str, status: Status, detail: str = "", *, ready: bool | None = None
+    ) -> None:
+        """Record `name`'s status; it counts as ready from the first report that is OK (or
+        that says `ready=True`, e.g. degraded but serving) onwards."""
         component = self._components.get(name)
         if component is None:
             self.register(name, needed_for_ready=False)
@@ -50,7 +53,8 @@ class HealthRegistry:
         if component.status is not status:
             component.since = time.time()
         component.status, component.detail = status, detail
-        component.was_ready = component.was_ready or status is Status.OK
+        now_ready = status is Status.OK if ready is None else ready
+        component.was_ready = component.was_ready or now_ready
 
     def overall(self) -> Status:
         """The worst status of any component (OK when there are none)."""

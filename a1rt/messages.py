@@ -103,5 +103,13 @@ class Prediction(msgspec.Struct, frozen=True, tag=True, kw_only=True):
     members: dict[str, dict[str, float]] = {}
 
 
+class PredictRequest(msgspec.Struct, frozen=True, tag=True, kw_only=True):
+    """Score one row of features, already ordered and checked against the model's schema."""
+
+    model: str
+    row: tuple[float, ...]
+    event_id: str | None = None
+
+
 SourceMessage = GameState | OddsUpdate | PropLine
 PipelineMessage = GameState | OddsUpdate | PropLine | FeatureVector | Prediction

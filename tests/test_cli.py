@@ -30,3 +30,13 @@ def test_cli_unknown_command_is_one_line_and_exit_status_2(
         main(["fly"])
     assert raised.value.code == 2
     assert capsys.readouterr().err.count("\n") == 1
+
+
+def test_cli_unknown_model_is_one_line_and_exit_status_2(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert main(["evaluate", "no_such_model"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "no_such_model" in err
+    assert main(["train", "no_such_model"]) == 2
+    assert "expected one of" in capsys.readouterr().err

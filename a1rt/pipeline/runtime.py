@@ -14,6 +14,9 @@ from ..errors import StartupError
 from ..health import HealthRegistry, Status
 from ..logs import get_logger
 from ..metrics import Metrics
+from ..models import ModelRegistry
+from .model_watcher import ModelWatcher
+from .predictor import Predictor
 from .tree import build_tree
 
 log = get_logger(__name__)
@@ -26,7 +29,12 @@ class Runtime:
         self.settings = settings
         self.metrics = Metrics()
         self.health = HealthRegistry()
-        self.tree: Supervisor = build_tree()
+        self.models = ModelRegistry(settings.models_dir, settings.data_dir / "build")
+        self.predictor = Predictor(self.models, self.metrics)
+        self.model_watcher = ModelWatcher(
+            self.models, self.health, self.metrics, interval=settings.model_poll_interval
+        )
+        self.tree: Supervisor = build_tree(pipeline=[self.predictor, self.model_watcher])
         self.fatal: BaseException | None = None
         self._on_fatal: list[Callable[[BaseException], None]] = []
         self._stopped: anyio.Event | None = None

@@ -22,25 +22,17 @@ def build_tree(
 ) -> Supervisor:
     """Wire the replica's actors under the supervisors of the design."""
     backoff = Backoff(base=0.1, cap=10.0, stable_after=30.0)
-    branch = Intensity(max_restarts=5, period=30.0)
+
+    def branch(name: str, children: Sequence[Child | ChildSpec], strategy: Strategy) -> Supervisor:
+        intensity = Intensity(max_restarts=5, period=30.0)
+        return Supervisor(name, children, strategy=strategy, intensity=intensity, backoff=backoff)
+
     return Supervisor(
         "root",
         [
-            Supervisor("io", io, strategy=Strategy.ONE_FOR_ONE, intensity=branch, backoff=backoff),
-            Supervisor(
-                "pipeline",
-                pipeline,
-                strategy=Strategy.REST_FOR_ONE,
-                intensity=branch,
-                backoff=backoff,
-            ),  # fmt: skip
-            Supervisor(
-                "sources",
-                sources,
-                strategy=Strategy.ONE_FOR_ONE,
-                intensity=branch,
-                backoff=backoff,
-            ),  # fmt: skip
+            branch("io", io, Strategy.ONE_FOR_ONE),
+            branch("pipeline", pipeline, Strategy.REST_FOR_ONE),
+            branch("sources", sources, Strategy.ONE_FOR_ONE),
         ],
         strategy=Strategy.ONE_FOR_ONE,
         intensity=Intensity(max_restarts=3, period=60.0),

@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 import anyio
 from litestar import Litestar
 from litestar.config.cors import CORSConfig
+from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import RedocRenderPlugin, SwaggerRenderPlugin
@@ -16,6 +17,9 @@ from .. import __version__
 from ..logs import get_logger
 from ..pipeline import Runtime
 from .health import HealthController
+from .inference_protocol import InferenceProtocol
+from .models import ModelsController
+from .predict import predict, predict_batch
 from .problems import EXCEPTION_HANDLERS
 from .prometheus import metrics
 from .request_context import RequestContext
@@ -46,7 +50,15 @@ def create_app(runtime: Runtime) -> RequestContext:
 
     settings = runtime.settings
     app = Litestar(
-        route_handlers=[HealthController, metrics],
+        route_handlers=[
+            HealthController,
+            metrics,
+            predict,
+            predict_batch,
+            ModelsController,
+            InferenceProtocol,
+        ],  # fmt: skip
+        state=State({"runtime": runtime}),
         dependencies={"runtime": Provide(lambda: runtime, sync_to_thread=False, use_cache=True)},
         exception_handlers=EXCEPTION_HANDLERS,
         lifespan=[run_runtime],

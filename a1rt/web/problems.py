@@ -19,9 +19,15 @@ class Problem(HTTPException):
     """An HTTP error with a problem type and extra members, raised by route handlers."""
 
     def __init__(
-        self, status: int, detail: str, *, kind: str = "about:blank", **extra: Any
+        self,
+        status: int,
+        detail: str,
+        *,
+        kind: str = "about:blank",
+        headers: dict[str, str] | None = None,
+        **extra: Any,
     ) -> None:
-        super().__init__(detail=detail, status_code=status, extra=extra or None)
+        super().__init__(detail=detail, status_code=status, headers=headers, extra=extra or None)
         self.kind = kind
 
 

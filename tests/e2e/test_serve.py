@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import httpx
 import pytest
 
 pytestmark = pytest.mark.e2e
@@ -16,9 +17,20 @@ def test_serve_becomes_ready_exposes_metrics_and_stops_cleanly_on_sigterm(
     assert metrics.status_code == 200
     text = metrics.text
     assert 'a1rt_http_requests_total{method="GET",route="/health/ready",status="200"}' in text
-    for family in ("mailbox_depth", "messages_handled_total", "messages_dropped_total",
-                   "restarts_total"):  # fmt: skip
-        assert f"# TYPE a1rt_actor_{family.removesuffix('_total')}" in text
+    manifest = server.get("/api/v2/models/basketball_nba_h2h").json()
+    features = {f["name"]: f["min"] for f in manifest["features"]}
+    predicted = httpx.post(
+        server.url + "/api/v2/predict",
+        timeout=10,
+        json={"model": "basketball_nba_h2h", "features": features},
+    )
+    assert predicted.status_code == 200, predicted.text
+    assert sum(predicted.json()["probabilities"].values()) == pytest.approx(1.0)
+    text = server.get("/metrics").text
+    for series in ("a1rt_actor_mailbox_depth", "a1rt_actor_messages_handled_total",
+                   "a1rt_actor_messages_dropped_total", "a1rt_actor_restarts_total"):  # fmt: skip
+        assert f'{series}{{actor="predictor"' in text
+    assert 'a1rt_actor_messages_handled_total{actor="predictor"} 1.0' in text
     code, elapsed = server.stop(timeout=10)
     assert code == 0
     assert elapsed < 10

@@ -1,0 +1,129 @@
+"""`POST /api/v2/predict` and `POST /api/v2/predict/batch`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import anyio
+import msgspec
+from litestar import Request, Response, post
+
+from actors import ActorError, AskTimeout
+
+from ..messages import PredictRequest
+from ..models import ModelError, ModelNotFound
+from ..pipeline import Runtime
+from ..pipeline.predictor import Scored
+from .predict_body import (
+    MAX_BATCH,
+    BatchBody,
+    FieldError,
+    PredictBody,
+    decode,
+    feature_row,
+    invalid,
+)
+from .problems import Problem
+
+_encode = msgspec.json.Encoder().encode
+ASK_TIMEOUT = 5.0
+
+
+def runtime_of(request: Request[Any, Any, Any]) -> Runtime:
+    """The Runtime the app was built around."""
+    runtime: Runtime = request.app.state.runtime
+    return runtime
+
+
+def to_request(runtime: Runtime, body: PredictBody, where: str = "") -> PredictRequest:
+    """Check a body against its model's schema; a Problem names every bad field."""
+    if body.model is None:
+        hint = "" if body.event_id is None else " (predictions by event_id need the live feed)"
+        raise invalid([FieldError(f"{where}model", "required" + hint)])
+    try:
+        model = runtime.models.get(body.model)
+    except ModelNotFound as exc:
+        known = ", ".join(runtime.models.names()) or "none loaded yet"
+        raise Problem(404, f"{where}model: unknown model {body.model!r} (known: {known})") from exc
+    if body.features is None:
+        raise invalid([FieldError(f"{where}features", "required")])
+    row, errors = feature_row(model.manifest.features, body.features, f"{where}features")
+    if errors:
+        raise invalid(errors)
+    return PredictRequest(model=body.model, row=row, event_id=body.event_id)
+
+
+async def score(runtime: Runtime, request: PredictRequest) -> Scored:
+    """Ask the predictor, translating its failures into problems."""
+    try:
+        return await runtime.predictor.predict(request, timeout=ASK_TIMEOUT)
+    except AskTimeout as exc:
+        raise Problem(503, "the predictor is overloaded; retry shortly",
+                      headers={"Retry-After": "1"}) from exc  # fmt: skip
+    except ModelNotFound as exc:
+        raise Problem(404, str(exc)) from exc
+    except (ModelError, ActorError) as exc:
+        raise Problem(503, f"prediction failed: {exc}") from exc
+
+
+async def score_many(runtime: Runtime, requests: list[PredictRequest]) -> list[Scored]:
+    """Score concurrently, so the predictor batches them; the first failure is raised."""
+    results: list[Scored | None] = [None] * len(requests)
+    failures: list[Problem] = []
+
+    async def one(i: int) -> None:
+        try:
+            results[i] = await score(runtime, requests[i])
+        except Problem as exc:  # kept, not raised: a task group would wrap it in a group
+            failures.append(exc)
+
+    async with anyio.create_task_group() as tg:
+        for i in range(len(requests)):
+            tg.start_soon(one, i)
+    if failures:
+        raise failures[0]
+    return [r for r in results if r is not None]
+
+
+async def render(runtime: Runtime, scored: Scored, explain: bool) -> dict[str, Any]:
+    """The response body of one prediction, with its explanation when asked."""
+    body: dict[str, Any] = msgspec.structs.asdict(scored.prediction)
+    if explain:
+        explanation = await runtime.predictor.explain(scored)
+        body["explanation"] = {
+            "outcome": explanation.outcome[0],
+            "scale": explanation.scale,
+            "base_value": float(explanation.base_value[0]),
+            "value": float(explanation.value[0]),
+            "contributions": explanation.row(0),
+            "members": list(explanation.members),
+        }
+    return body
+
+
+@post("/api/v2/predict", tags=["predict"], summary="Predict one event's outcome probabilities",
+      status_code=200)  # fmt: skip
+async def predict(request: Request[Any, Any, Any]) -> Response[bytes]:
+    """Body: `{"model": "basketball_nba_h2h", "features": {...}, "explain": false}`."""
+    runtime = runtime_of(request)
+    body = decode(await request.body(), PredictBody)
+    scored = await score(runtime, to_request(runtime, body))
+    return Response(_encode(await render(runtime, scored, body.explain)),
+                    media_type="application/json")  # fmt: skip
+
+
+@post("/api/v2/predict/batch", tags=["predict"], status_code=200,
+      summary=f"Predict up to {MAX_BATCH} requests at once")  # fmt: skip
+async def predict_batch(request: Request[Any, Any, Any]) -> Response[bytes]:
+    """Body: `{"requests": [predict body, ...]}`; answers `{"results": [...]}` in order."""
+    runtime = runtime_of(request)
+    batch = decode(await request.body(), BatchBody)
+    if not 1 <= len(batch.requests) <= MAX_BATCH:
+        raise invalid([FieldError("requests", f"between 1 and {MAX_BATCH} requests")])
+    asks = [to_request(runtime, body, f"requests[{i}].") for i, body in enumerate(batch.requests)]
+    scored = await score_many(runtime, asks)
+    results = [
+        await render(runtime, one, body.explain)
+        for one, body in zip(scored, batch.requests, strict=True)
+    ]
+    return Response(_encode({"results": results}), media_type="application/json")

@@ -1,0 +1,126 @@
+"""Predict request bodies: decoded with msgspec and checked against the model's feature schema.
+
+Every problem names its field (`features.home_rating`, `requests[2].model`), so a bot can fix
+the request without reading our code.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from typing import Any, TypeVar
+
+import msgspec
+
+from ..models import FeatureSpec
+from .problems import Problem
+
+MAX_BATCH = 1000
+T = TypeVar("T")
+_KEY = re.compile(r"\['([^']*)'\]")  # msgspec's $.features['x0'] -> features.x0
+
+
+class PredictBody(msgspec.Struct, forbid_unknown_fields=True):
+    """`POST /api/v2/predict`: a model and its features (or, later, an event id)."""
+
+    model: str | None = None
+    # Values are checked against the model's schema by feature_row, which names the feature
+    # (msgspec reports a bad dict value as `features[...]`, without the key).
+    features: dict[str, Any] | None = None
+    event_id: str | None = None
+    explain: bool = False
+
+
+class BatchBody(msgspec.Struct, forbid_unknown_fields=True):
+    """`POST /api/v2/predict/batch`: up to MAX_BATCH predict bodies."""
+
+    requests: list[PredictBody]
+
+
+class FieldError(msgspec.Struct):
+    """One thing wrong with a request, and where."""
+
+    field: str
+    message: str
+
+
+_decoders: dict[type[Any], msgspec.json.Decoder[Any]] = {}  # built once per type
+
+
+def decode(body: bytes, kind: type[T]) -> T:
+    """Decode `body` as `kind`: 400 if it is not JSON, 422 naming the field if it does not fit."""
+    try:
+        decoder = _decoders.get(kind) or _decoders.setdefault(kind, msgspec.json.Decoder(kind))
+        result: T = decoder.decode(body)
+    except msgspec.ValidationError as exc:
+        message, _, where = str(exc).partition(" - at `$")
+        field = _KEY.sub(r".\1", where.rstrip("`")).lstrip(".") or "body"
+        raise invalid([FieldError(field, message)]) from exc
+    except msgspec.DecodeError as exc:
+        raise Problem(400, f"the body is not valid JSON: {exc}") from exc
+    return result
+
+
+def invalid(errors: list[FieldError]) -> Problem:
+    """A 422 whose detail names the first bad field and whose `errors` lists them all."""
+    first = errors[0]
+    return Problem(
+        422,
+        f"{first.field}: {first.message}",
+        errors=[{"field": e.field, "message": e.message} for e in errors],
+    )
+
+
+def feature_row(
+    specs: tuple[FeatureSpec, ...], features: dict[str, Any], prefix: str = "features"
+) -> tuple[tuple[float, ...], list[FieldError]]:
+    """The features in schema order, and every way they break the schema."""
+    errors: list[FieldError] = []
+    row: list[float] = []
+    for spec in specs:
+        field = f"{prefix}.{spec.name}"
+        if spec.name not in features:
+            errors.append(FieldError(field, f"missing ({spec.type} in [{spec.min}, {spec.max}])"))
+            row.append(math.nan)
+            continue
+        value, problem = _check(spec, features[spec.name])
+        if problem:
+            errors.append(FieldError(field, problem))
+        row.append(value)
+    known = {spec.name for spec in specs}
+    errors.extend(
+        FieldError(f"{prefix}.{name}", "unknown feature for this model")
+        for name in features
+        if name not in known
+    )
+    return tuple(row), errors
+
+
+def _check(spec: FeatureSpec, value: Any) -> tuple[float, str]:
+    if not isinstance(value, int | float):  # bool is an int
+        return math.nan, f"expected a {_KIND[spec.type]}, got {_json_type(value)}"
+    if spec.type == "bool":
+        if isinstance(value, bool) or value in (0, 1):
+            return float(value), ""
+        return math.nan, f"expected true or false, got {value!r}"
+    if isinstance(value, bool):
+        return math.nan, f"expected a {_KIND[spec.type]}, got {str(value).lower()}"
+    number = float(value)
+    if not math.isfinite(number):
+        return math.nan, "must be a finite number"
+    if spec.type == "int" and not number.is_integer():
+        return number, f"expected an integer, got {value!r}"
+    if not spec.min <= number <= spec.max:
+        return number, f"{value!r} is outside [{spec.min}, {spec.max}]"
+    return number, ""
+
+
+_KIND = {"float": "number", "int": "integer", "bool": "boolean"}
+
+
+def _json_type(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, str):
+        return f"a string ({value[:20]!r})"
+    return "an array" if isinstance(value, list) else "an object"
