@@ -6,6 +6,9 @@ input raises a subclass of `BettingError`, itself a `ValueError`.
 
 from __future__ import annotations
 
+from ._arbitrage import Arbitrage, arbitrage
+from ._clv import fair_clv, price_clv, probability_clv
+from ._devig import Method, apply_margin, devig
 from ._exceptions import (
     BettingError,
     ConvergenceError,
@@ -16,12 +19,9 @@ from ._exceptions import (
     InvalidProbabilityError,
     UnknownMethodError,
 )
-from .arbitrage import Arbitrage, arbitrage
-from .clv import fair_clv, price_clv, probability_clv
-from .devig import Method, apply_margin, devig
-from .kelly import expected_log_growth, kelly, kelly_single
-from .middle import Middle, MiddleRegion, middle
-from .odds import (
+from ._kelly import expected_log_growth, kelly, kelly_single
+from ._middle import Middle, MiddleRegion, middle
+from ._odds import (
     american_to_decimal,
     decimal_to_american,
     decimal_to_fractional,
@@ -34,7 +34,7 @@ from .odds import (
     overround,
     probability_to_decimal,
 )
-from .value import edge, expected_value, is_value_bet
+from ._value import edge, expected_value, is_value_bet
 
 __all__ = [
     "Arbitrage",

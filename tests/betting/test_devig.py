@@ -24,7 +24,7 @@ from a1rt.betting import (
 )
 
 # The package re-exports the function `devig`, which shadows the module of the same name.
-devig_module = importlib.import_module("a1rt.betting.devig")
+devig_module = importlib.import_module("a1rt.betting._devig")
 
 FloatArray = npt.NDArray[np.float64]
 
