@@ -82,28 +82,85 @@ def build_key(checksum: str) -> str:
     return f"{checksum[:24]}-{machine}-tl2cgen{tl2cgen.__version__}"
 
 
+class RowKernel:
+    """The compiled library's own per-row ``predict``, called through ctypes.
+
+    One row through TL2cgen's Python API costs ~30 µs (a DMatrix, the batch runtime, an output
+    array); the generated function itself takes a few. It accumulates into ``result`` and adds
+    the base score, so the output buffer is zeroed before every call. Inputs are finite float32
+    values (checked by the caller), so the float64 ``Entry`` union's missing-value aliasing
+    cannot trigger.
+    """
+
+    __slots__ = ("_lib", "_predict", "_row", "_out", "_row_ptr", "_out_ptr")
+
+    def __init__(self, libpath: Path, n_features: int, n_outputs: int) -> None:
+        self._lib = ctypes.CDLL(str(libpath))
+        self._lib.get_threshold_type.restype = ctypes.c_char_p
+        self._lib.get_leaf_output_type.restype = ctypes.c_char_p
+        self._row = np.zeros(n_features, dtype=_dtype(self._lib.get_threshold_type()))
+        self._out = np.zeros(n_outputs, dtype=_dtype(self._lib.get_leaf_output_type()))
+        self._predict = self._lib.predict
+        self._predict.restype = None
+        self._predict.argtypes = [ctypes.c_void_p, ctypes.c_int, ctypes.c_void_p]
+        self._row_ptr = self._row.ctypes.data
+        self._out_ptr = self._out.ctypes.data
+
+    def __call__(self, x: F32) -> F64:
+        """Raw margins of one row, shape (1, n_outputs); the caller holds the lock."""
+        self._row[:] = x[0]
+        self._out[:] = 0.0
+        self._predict(self._row_ptr, 1, self._out_ptr)
+        return self._out.astype(np.float64).reshape(1, -1)
+
+
+def _dtype(name: bytes) -> type[np.floating[Any]]:
+    return np.float32 if name == b"float32" else np.float64
+
+
 class TreePredictor:
     """A tree member's serving predictor: raw outputs (margins or probabilities) as (n, k)."""
 
-    __slots__ = ("backend", "_model", "_predictor", "_lock")
+    __slots__ = ("backend", "_model", "_predictor", "_lock", "_row")
 
-    def __init__(self, backend: Backend, model: treelite.Model, predictor: Any) -> None:
+    def __init__(
+        self, backend: Backend, model: treelite.Model, predictor: Any, libpath: Path | None = None
+    ) -> None:
         self.backend: Backend = backend
         self._model = model
         self._predictor = predictor
         # TL2cgen documents Predictor.predict as one thread at a time; a call is ~10 µs.
         self._lock = threading.Lock()
+        self._row = None if libpath is None else self._row_kernel(libpath)
 
     def raw(self, X: F32) -> F64:
         """Raw member output for a C-contiguous float32 batch, shape (n, n_outputs)."""
         if self._predictor is None:
             with self._lock:  # gtil makes no thread-safety promise either
                 out = treelite.gtil.predict(self._model, X, nthread=1, pred_margin=True)
+        elif len(X) == 1 and self._row is not None:
+            with self._lock:
+                return self._row(X)
         else:
             dmat = tl2cgen.DMatrix(X)
             with self._lock:
                 out = self._predictor.predict(dmat, pred_margin=True)
         return np.asarray(out, dtype=np.float64).reshape(len(X), -1)
+
+    def _row_kernel(self, libpath: Path) -> RowKernel | None:
+        """The per-row fast path, if it agrees exactly with the batch runtime on sample rows."""
+        n_features = int(self._predictor.num_feature)
+        noise = np.random.default_rng(0).normal(scale=50.0, size=(8, n_features))
+        sample = np.ascontiguousarray(noise, dtype=np.float32)
+        batch = np.asarray(self._predictor.predict(tl2cgen.DMatrix(sample), pred_margin=True))
+        batch = batch.reshape(len(sample), -1).astype(np.float64)
+        kernel = RowKernel(libpath, n_features, batch.shape[1])
+        rows = np.vstack([kernel(sample[i : i + 1]) for i in range(len(sample))])
+        if not np.array_equal(rows, batch):
+            logger.warning("%s: per-row kernel disagrees with TL2cgen; using the batch path",
+                           libpath)  # fmt: skip
+            return None
+        return kernel
 
 
 def tree_predictor(
@@ -113,7 +170,8 @@ def tree_predictor(
     if compiler is None:
         return TreePredictor("gtil", model, None)
     libpath = compiled_library(model, checksum, build_dir, compiler)
-    return TreePredictor("tl2cgen", model, tl2cgen.Predictor(str(libpath), nthread=1))
+    predictor = tl2cgen.Predictor(str(libpath), nthread=1)
+    return TreePredictor("tl2cgen", model, predictor, libpath)
 
 
 def compiled_library(model: treelite.Model, checksum: str, build_dir: Path, compiler: str) -> Path:

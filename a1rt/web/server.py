@@ -8,6 +8,7 @@ from collections.abc import Iterator
 
 import anyio
 import uvicorn
+from threadpoolctl import threadpool_limits
 
 from ..config import Settings
 from ..logs import get_logger
@@ -29,6 +30,7 @@ class _Server(uvicorn.Server):
 
 def serve(settings: Settings) -> int:
     """Run one replica until a signal stops it; return the process exit status."""
+    threadpool_limits(limits=1)  # many tiny numpy/BLAS calls: pools only add contention
     runtime = Runtime(settings)
     config = uvicorn.Config(
         create_app(runtime),

@@ -73,6 +73,28 @@ def test_tree_predictor_matches_native_prediction(
     assert np.abs(served - native).max() <= 1e-5
 
 
+@pytest.mark.parametrize("k", [2, 3])
+@pytest.mark.parametrize(
+    ("kind", "fit", "file_name"),
+    [
+        ("xgboost", _xgboost, "m.ubj"),
+        ("lightgbm", _lightgbm, "m.txt"),
+        ("random_forest", _random_forest, "m.tl"),
+    ],
+)
+def test_tree_predictor_single_rows_take_the_kernel_and_match_the_batch_path(
+    kind: str, fit: object, file_name: str, k: int, tmp_path: Path
+) -> None:
+    native = fit(tmp_path / file_name, k)  # type: ignore[operator]
+    model = import_tree_model(kind, tmp_path / file_name)  # type: ignore[arg-type]
+    predictor = tree_predictor(model, f"{kind}{k}", tmp_path / "build", compiler="gcc")
+    assert predictor._row is not None  # the fast path verified itself and is in use
+    batch = predictor.raw(PROBE)
+    rows = np.vstack([predictor.raw(PROBE[i : i + 1]) for i in range(100)])
+    assert np.array_equal(rows, batch[:100])
+    assert np.abs(rows - native[:100]).max() <= 1e-5
+
+
 def test_compiled_library_is_reused_from_the_cache(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
