@@ -7,7 +7,7 @@ import importlib
 import json
 import sys
 
-SCENARIOS = ("actors",)
+SCENARIOS = ("actors", "inference", "rest")
 
 
 def main(argv: list[str] | None = None) -> int:
