@@ -7,7 +7,7 @@ import importlib
 import json
 import sys
 
-SCENARIOS = ("actors", "inference", "rest")
+SCENARIOS = ("actors", "inference", "rest", "storage")
 
 
 def main(argv: list[str] | None = None) -> int:

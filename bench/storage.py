@@ -30,8 +30,14 @@ import psycopg
 from psycopg.conninfo import make_conninfo
 
 from a1rt.messages import Prediction
-from a1rt.store import EmbeddedPostgres, Persister, PersisterConfig, ensure_partitions, migrate
-from a1rt.store._adapt import configure_connection
+from a1rt.store import (
+    EmbeddedPostgres,
+    Persister,
+    PersisterConfig,
+    configure_connection,
+    ensure_partitions,
+    migrate,
+)
 from a1rt.store.rows import prediction_row
 from a1rt.store.tables import PREDICTIONS
 from actors import Overflow

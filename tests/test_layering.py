@@ -17,6 +17,7 @@ FORBIDDEN = {
                      "a1rt.cli"},
     "a1rt/models": {"a1rt.sources", "a1rt.store", "a1rt.pipeline", "a1rt.web", "a1rt.cli"},
     "a1rt/sources": {"a1rt.pipeline", "a1rt.web", "a1rt.cli", "a1rt.store", "a1rt.models"},
+    "a1rt/store": {"a1rt.pipeline", "a1rt.web", "a1rt.cli", "a1rt.models", "a1rt.sources"},
     "a1rt/pipeline": {"a1rt.web", "a1rt.cli"},
     "a1rt/web": {"a1rt.cli"},
 }  # fmt: skip
