@@ -7,6 +7,8 @@ import sys
 from collections.abc import Sequence
 from typing import NoReturn
 
+import anyio
+
 from . import __version__
 from .config import Settings, load_settings
 from .errors import A1rtError, ConfigError
@@ -37,6 +39,9 @@ def _parser() -> _Parser:
     )
     evaluate.add_argument("model", metavar="MODEL", help="e.g. basketball_nba_h2h")
     evaluate.add_argument("--version", help="a version directory (default: the newest)")
+    commands.add_parser("migrate", help="apply pending database migrations and create partitions")
+    cleanup = commands.add_parser("cleanup", help="drop daily partitions past the retention")
+    cleanup.add_argument("--keep-days", type=int, default=30, help="days to keep (default 30)")
     return parser
 
 
@@ -56,6 +61,11 @@ def _run(args: argparse.Namespace) -> int:
         return _train(settings, args)
     if args.command == "evaluate":
         return _evaluate(settings, args)
+    if args.command in ("migrate", "cleanup"):
+        lines = anyio.run(_storage_command, settings, args)
+        for line in lines:
+            print(line)  # noqa: T201 - the command's output
+        return 0
     raise AssertionError(args.command)  # argparse only lets known commands through
 
 
@@ -71,6 +81,20 @@ def _train(settings: Settings, args: argparse.Namespace) -> int:
     for manifest in manifests:
         print(f"{manifest.name} {manifest.version}")  # noqa: T201 - the command's output
     return 0
+
+
+async def _storage_command(settings: Settings, args: argparse.Namespace) -> list[str]:
+    from .store import database_conninfo, drop_expired_partitions, ensure_partitions, migrate
+
+    if args.command == "cleanup" and args.keep_days < 0:
+        raise ConfigError("--keep-days must be 0 or more")
+    async with database_conninfo(settings) as conninfo:
+        if args.command == "cleanup":
+            dropped = await drop_expired_partitions(conninfo, args.keep_days)
+            return [f"dropped {name}" for name in dropped] or ["nothing to drop"]
+        applied = await migrate(conninfo)
+        created = await ensure_partitions(conninfo)
+    return [f"applied {name}" for name in applied] + [f"created {name}" for name in created]
 
 
 def _evaluate(settings: Settings, args: argparse.Namespace) -> int:
