@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 import uuid
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import anyio
@@ -37,10 +38,16 @@ class Predictor(Actor[PredictRequest, "Scored | ModelError"]):
     """Scores PredictRequests; requests waiting together are scored in one call per model."""
 
     def __init__(
-        self, registry: ModelRegistry, metrics: Metrics, *, explain_limit: int = 2
+        self,
+        registry: ModelRegistry,
+        metrics: Metrics,
+        *,
+        explain_limit: int = 2,
+        sink: Callable[[Prediction], None] | None = None,
     ) -> None:
         super().__init__("predictor", capacity=4096, batch=BATCH)
         self.registry = registry
+        self._sink = sink  # every prediction made, e.g. to the persister; must not block
         self._explain_limit = explain_limit
         self._explain_limiter: anyio.CapacityLimiter | None = None
         self._thread_limiter: anyio.CapacityLimiter | None = None
@@ -96,6 +103,8 @@ class Predictor(Actor[PredictRequest, "Scored | ModelError"]):
                 scored = [exc] * len(indices)
             for i, outcome in zip(indices, scored, strict=True):
                 results[i] = outcome
+                if self._sink is not None and isinstance(outcome, Scored):
+                    self._sink(outcome.prediction)
         return [r for r in results if r is not None]
 
     async def _score(self, name: str, requests: list[PredictRequest]) -> list[Scored | ModelError]:

@@ -7,14 +7,16 @@ from collections.abc import Callable
 import anyio
 from anyio.abc import TaskStatus
 
-from actors import ActorStats, Supervisor, SupervisorError
+from actors import ActorStats, ChildSpec, MailboxClosed, MailboxFull, Supervisor, SupervisorError
 
 from ..config import Settings
 from ..errors import StartupError
 from ..health import HealthRegistry, Status
 from ..logs import get_logger
+from ..messages import Prediction
 from ..metrics import Metrics
 from ..models import ModelRegistry
+from ..store import Persister
 from .model_watcher import ModelWatcher
 from .predictor import Predictor
 from .tree import build_tree
@@ -25,21 +27,37 @@ log = get_logger(__name__)
 class Runtime:
     """Owns the actors; the web app and the CLI start and stop it."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, *, conninfo: str | None = None) -> None:
+        """Without `conninfo` nothing is stored (tests of serving alone); `a1rt serve` always
+        passes one (A1RT_DATABASE_URL or the embedded server)."""
         self.settings = settings
         self.metrics = Metrics()
         self.health = HealthRegistry()
         self.models = ModelRegistry(settings.models_dir, settings.data_dir / "build")
-        self.predictor = Predictor(self.models, self.metrics)
+        self.persister = (
+            None
+            if conninfo is None
+            else Persister(conninfo, settings.data_dir, health=self.health, metrics=self.metrics)
+        )
+        self.predictor = Predictor(self.models, self.metrics, sink=self._store)
         self.model_watcher = ModelWatcher(
             self.models, self.health, self.metrics, interval=settings.model_poll_interval
         )
-        self.tree: Supervisor = build_tree(pipeline=[self.predictor, self.model_watcher])
+        io = [] if self.persister is None else [ChildSpec(self.persister, shutdown=6.0)]
+        self.tree: Supervisor = build_tree(io=io, pipeline=[self.predictor, self.model_watcher])
         self.fatal: BaseException | None = None
         self._on_fatal: list[Callable[[BaseException], None]] = []
         self._stopped: anyio.Event | None = None
         self.metrics.watch_actors(self.actor_stats)
         self.health.register("actors")
+
+    def _store(self, prediction: Prediction) -> None:
+        if self.persister is None:
+            return
+        try:
+            self.persister.tell_nowait(prediction)
+        except (MailboxFull, MailboxClosed):  # counted by the mailbox; serving never waits
+            pass
 
     def actor_stats(self) -> list[ActorStats]:
         """Every actor's counters, for metrics."""

@@ -13,6 +13,7 @@ from threadpoolctl import threadpool_limits
 from ..config import Settings
 from ..logs import get_logger
 from ..pipeline import Runtime
+from ..store import database_conninfo
 from .app import create_app
 
 log = get_logger(__name__)
@@ -31,8 +32,22 @@ class _Server(uvicorn.Server):
 def serve(settings: Settings) -> int:
     """Run one replica until a signal stops it; return the process exit status."""
     threadpool_limits(limits=1)  # many tiny numpy/BLAS calls: pools only add contention
-    runtime = Runtime(settings)
-    config = uvicorn.Config(
+    try:
+        status: int = anyio.run(_serve, settings, backend_options={"use_uvloop": True})
+    except SystemExit as exc:  # uvicorn exits this way when start-up fails
+        return exc.code if isinstance(exc.code, int) else 1
+    return status
+
+
+async def _serve(settings: Settings) -> int:
+    async with database_conninfo(settings) as conninfo:  # the embedded server stops last
+        runtime = Runtime(settings, conninfo=conninfo)
+        server = _Server(_config(settings, runtime))
+        return await _run(server, runtime)
+
+
+def _config(settings: Settings, runtime: Runtime) -> uvicorn.Config:
+    return uvicorn.Config(
         create_app(runtime),
         host=settings.host,
         port=settings.port,
@@ -43,14 +58,9 @@ def serve(settings: Settings) -> int:
         server_header=False,
         timeout_graceful_shutdown=max(1, int(settings.shutdown_timeout / 2)),
     )
-    server = _Server(config)
-    try:
-        return anyio.run(_serve, server, runtime, backend_options={"use_uvloop": True})
-    except SystemExit as exc:  # uvicorn exits this way when start-up fails
-        return exc.code if isinstance(exc.code, int) else 1
 
 
-async def _serve(server: _Server, runtime: Runtime) -> int:
+async def _run(server: _Server, runtime: Runtime) -> int:
     status = 0
 
     def fatal(exc: BaseException) -> None:

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import time
+
 import httpx
 import pytest
 
@@ -31,6 +33,12 @@ def test_serve_becomes_ready_exposes_metrics_and_stops_cleanly_on_sigterm(
                    "a1rt_actor_messages_dropped_total", "a1rt_actor_restarts_total"):  # fmt: skip
         assert f'{series}{{actor="predictor"' in text
     assert 'a1rt_actor_messages_handled_total{actor="predictor"} 1.0' in text
+    assert health.json()["components"]["storage"]["status"] == "ok"
+    written = 'a1rt_storage_rows_written_total{table="predictions"} 1.0'
+    deadline = time.monotonic() + 10
+    while written not in server.get("/metrics").text:  # the persister flushes every 0.2 s
+        assert time.monotonic() < deadline, "the prediction was not written"
+        time.sleep(0.1)
     code, elapsed = server.stop(timeout=10)
     assert code == 0
     assert elapsed < 10
