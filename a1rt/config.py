@@ -46,6 +46,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     redis_url: str | None = None
     sources: tuple[str, ...] = ("simulated",)
     sim_speed: Positive = 60.0
+    sim_seed: Annotated[int, Meta(ge=0)] = 7
+    poll_interval: Positive = 10.0  # seconds between polls of a provider (the simulator: 1)
+    source_max_age: Positive = 120.0  # older data makes a source yield to the next one
     odds_api_key: str | None = None
     odds_api_base_url: str = "https://api.the-odds-api.com"
     sportradar_api_key: str | None = None

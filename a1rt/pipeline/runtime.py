@@ -7,7 +7,14 @@ from collections.abc import Callable
 import anyio
 from anyio.abc import TaskStatus
 
-from actors import ActorStats, ChildSpec, MailboxClosed, MailboxFull, Supervisor, SupervisorError
+from actors import (
+    ActorStats,
+    ChildSpec,
+    MailboxClosed,
+    MailboxFull,
+    Supervisor,
+    SupervisorError,
+)
 
 from ..config import Settings
 from ..errors import StartupError
@@ -16,9 +23,12 @@ from ..logs import get_logger
 from ..messages import Prediction
 from ..metrics import Metrics
 from ..models import ModelRegistry
-from ..store import Persister
+from ..store import Persistable, Persister
+from .feature_cache import FeatureCache
 from .model_watcher import ModelWatcher
 from .predictor import Predictor
+from .source_status import SourceBoard
+from .sources_setup import build_pollers
 from .tree import build_tree
 
 log = get_logger(__name__)
@@ -27,9 +37,11 @@ log = get_logger(__name__)
 class Runtime:
     """Owns the actors; the web app and the CLI start and stop it."""
 
-    def __init__(self, settings: Settings, *, conninfo: str | None = None) -> None:
+    def __init__(
+        self, settings: Settings, *, conninfo: str | None = None, live: bool = True
+    ) -> None:
         """Without `conninfo` nothing is stored (tests of serving alone); `a1rt serve` always
-        passes one (A1RT_DATABASE_URL or the embedded server)."""
+        passes one (A1RT_DATABASE_URL or the embedded server). `live=False` runs no pollers."""
         self.settings = settings
         self.metrics = Metrics()
         self.health = HealthRegistry()
@@ -39,25 +51,49 @@ class Runtime:
             if conninfo is None
             else Persister(conninfo, settings.data_dir, health=self.health, metrics=self.metrics)
         )
-        self.predictor = Predictor(self.models, self.metrics, sink=self._store)
+        self.predictor = Predictor(self.models, self.metrics, sink=self._made)
+        self.board = SourceBoard(settings.sources, self.metrics, max_age=settings.source_max_age)
+        self.feature_cache = FeatureCache(
+            self.models, self.board, self.metrics, predict=self.predictor.tell, store=self._keep
+        )
+        self.pollers = (
+            build_pollers(settings, self.board, self.feature_cache.tell, self.metrics, self.health)
+            if live
+            else []
+        )
         self.model_watcher = ModelWatcher(
             self.models, self.health, self.metrics, interval=settings.model_poll_interval
         )
         io = [] if self.persister is None else [ChildSpec(self.persister, shutdown=6.0)]
-        self.tree: Supervisor = build_tree(io=io, pipeline=[self.predictor, self.model_watcher])
+        self.tree: Supervisor = build_tree(
+            io=io,
+            pipeline=[self.feature_cache, self.predictor, self.model_watcher],
+            sources=self.pollers,
+        )
         self.fatal: BaseException | None = None
         self._on_fatal: list[Callable[[BaseException], None]] = []
         self._stopped: anyio.Event | None = None
         self.metrics.watch_actors(self.actor_stats)
         self.health.register("actors")
 
-    def _store(self, prediction: Prediction) -> None:
+    def _keep(self, row: Persistable) -> None:
+        """Hand a row to the persister without waiting (a full mailbox counts the drop)."""
         if self.persister is None:
             return
         try:
-            self.persister.tell_nowait(prediction)
-        except (MailboxFull, MailboxClosed):  # counted by the mailbox; serving never waits
+            self.persister.tell_nowait(row)
+        except (MailboxFull, MailboxClosed):
             pass
+
+    def _made(self, prediction: Prediction) -> None:
+        """Every prediction: stored, and an event's one back to the feature cache. Neither
+        ever makes the predictor wait (a full mailbox counts the drop)."""
+        self._keep(prediction)
+        if prediction.event_id is not None:
+            try:
+                self.feature_cache.tell_nowait(prediction)
+            except (MailboxFull, MailboxClosed):
+                pass
 
     def actor_stats(self) -> list[ActorStats]:
         """Every actor's counters, for metrics."""

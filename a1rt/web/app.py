@@ -16,6 +16,7 @@ from litestar.openapi.plugins import RedocRenderPlugin, SwaggerRenderPlugin
 from .. import __version__
 from ..logs import get_logger
 from ..pipeline import Runtime
+from .data import DataController
 from .health import HealthController
 from .inference_protocol import InferenceProtocol
 from .models import ModelsController
@@ -57,6 +58,7 @@ def create_app(runtime: Runtime) -> RequestContext:
             predict_batch,
             ModelsController,
             InferenceProtocol,
+            DataController,
         ],  # fmt: skip
         state=State({"runtime": runtime}),
         dependencies={"runtime": Provide(lambda: runtime, sync_to_thread=False, use_cache=True)},

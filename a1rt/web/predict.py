@@ -13,6 +13,7 @@ from actors import ActorError, AskTimeout
 from ..messages import PredictRequest
 from ..models import ModelError, ModelNotFound
 from ..pipeline import Runtime
+from ..pipeline.live_features import clipped_row
 from ..pipeline.predictor import Scored
 from .predict_body import (
     MAX_BATCH,
@@ -36,21 +37,35 @@ def runtime_of(request: Request[Any, Any, Any]) -> Runtime:
 
 
 def to_request(runtime: Runtime, body: PredictBody, where: str = "") -> PredictRequest:
-    """Check a body against its model's schema; a Problem names every bad field."""
-    if body.model is None:
-        hint = "" if body.event_id is None else " (predictions by event_id need the live feed)"
-        raise invalid([FieldError(f"{where}model", "required" + hint)])
+    """Check a body against its model's schema; a Problem names every bad field. With an
+    `event_id` and no `features`, the live feature cache supplies them (the model defaults to
+    the event's sport's h2h model)."""
+    event = None
+    if body.event_id is not None and body.features is None:
+        event = runtime.feature_cache.find(body.event_id)
+        if event is None:
+            raise Problem(404, f"{where}event_id: no live event {body.event_id!r}")
+    name = body.model if body.model is not None or event is None else f"{event.sport}_h2h"
+    if name is None:
+        raise invalid([FieldError(f"{where}model", "required (or give an event_id)")])
     try:
-        model = runtime.models.get(body.model)
+        model = runtime.models.get(name)
     except ModelNotFound as exc:
         known = ", ".join(runtime.models.names()) or "none loaded yet"
-        raise Problem(404, f"{where}model: unknown model {body.model!r} (known: {known})") from exc
+        raise Problem(404, f"{where}model: unknown model {name!r} (known: {known})") from exc
+    if event is not None:
+        vector = event.features.get(name)
+        if vector is None:
+            raise Problem(409, f"{where}event_id: no {name} features for {event.event_id} yet "
+                          "(its market is not priced yet, or it is over)")  # fmt: skip
+        row = clipped_row(model.manifest.features, vector.features)
+        return PredictRequest(model=name, row=row, event_id=event.event_id)
     if body.features is None:
-        raise invalid([FieldError(f"{where}features", "required")])
+        raise invalid([FieldError(f"{where}features", "required (or give an event_id)")])
     row, errors = feature_row(model.manifest.features, body.features, f"{where}features")
     if errors:
         raise invalid(errors)
-    return PredictRequest(model=body.model, row=row, event_id=body.event_id)
+    return PredictRequest(model=name, row=row, event_id=body.event_id)
 
 
 async def score(runtime: Runtime, request: PredictRequest) -> Scored:

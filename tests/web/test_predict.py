@@ -23,7 +23,7 @@ async def started(models_dir: Path, data_dir: Path) -> AsyncIterator[tuple[Clien
     """The app and its runtime in this test's event loop (Litestar's test client would run them
     on a portal thread, one blocking request at a time, which hides concurrency)."""
     settings = load_settings({}, models_dir=models_dir, data_dir=data_dir, model_poll_interval=0.1)
-    runtime = Runtime(settings)
+    runtime = Runtime(settings, live=False)
     transport = httpx.ASGITransport(app=create_app(runtime))
     async with anyio.create_task_group() as tg:
         await tg.start(runtime.run)

@@ -85,7 +85,7 @@ def team_form(league: League) -> Timeline:
         for game in games[np.argsort(end[games], kind="stable")]:
             home, away = int(schedule.home[game]), int(schedule.away[game])
             scored = (int(results.home_score[game]), int(results.away_score[game]))
-            _update_team_pair(rule, league.sport, state, home, away, scored)
+            update_team_pair(rule, league.sport, state, home, away, scored)
             _record(entity, stamp, values, np.array([home, away]), float(end[game]), state)
     initial = np.array([ELO_START, rule.average_points, rule.average_points])
     return timeline(np.asarray(entity), np.asarray(stamp), np.vstack(values), initial)
@@ -139,7 +139,7 @@ def _record(
     values.append(state[who].copy())
 
 
-def _update_team_pair(
+def update_team_pair(
     rule: EloRule, sport: Sport, state: FloatArray, home: int, away: int, scored: tuple[int, int]
 ) -> None:
     """Elo and scoring averages after one game."""
