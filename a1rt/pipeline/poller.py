@@ -5,7 +5,7 @@ Odds API's quota says so) it polls all its sports concurrently through the sourc
 client, sends what it read to the feature cache and records the outcome on the SourceBoard. A
 failed poll is counted and logged and the next one goes ahead; the client's breaker decides
 when the provider is left alone. Providers report everything each time; only what changed since
-the previous poll (ignoring `received_at`) goes on to the feature cache.
+the previous poll (ignoring its time stamps) goes on to the feature cache.
 """
 
 from __future__ import annotations
@@ -97,7 +97,7 @@ class Poller:
         self._board.succeeded(name, sport, messages, quota)
         for message in messages:
             key = _identity(message)
-            same = replace(message, received_at=_EPOCH)
+            same = replace(message, received_at=_EPOCH, source_time=None)
             if self._seen.get(key) != same:
                 self._seen[key] = same
                 await self._sink(message)

@@ -49,7 +49,8 @@ def h2h(source: str, event_id: str, book: str, home: str, away: str, prices: tup
     return OddsUpdate(
         event_id=event_id, sport="basketball_nba", home_team=home, away_team=away,
         commence_time=kw.pop("commence_time", START), book=book, market="h2h",  # type: ignore[arg-type]
-        outcomes=(OutcomePrice(name=home, price=prices[0]), OutcomePrice(name=away, price=prices[1])),
+        outcomes=(OutcomePrice(name=home, price=prices[0]),
+                  OutcomePrice(name=away, price=prices[1])),
         source=source, received_at=NOW,
     )  # fmt: skip
 
