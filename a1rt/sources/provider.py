@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 from typing import Protocol
 
 from ..messages import SourceMessage
@@ -67,6 +68,7 @@ _ALIASES: dict[str, str] = {
 _SUFFIXES = (" fc", " afc")
 
 
+@lru_cache(maxsize=8192)
 def normalize_team(name: str) -> str:
     """A comparable form of a team name: case, accents, punctuation, 'FC' and known aliases
     folded, so 'Brighton & Hove Albion FC' and 'Brighton' agree."""

@@ -161,7 +161,9 @@ class Emulator:
             )
         body = await _body_of(await handler(request))
         if kind == "truncated":
-            return web.Response(body=body[: max(1, len(body) // 2)], content_type="application/json")
+            return web.Response(
+                body=body[: max(1, len(body) // 2)], content_type="application/json"
+            )
         return web.Response(body=b"\x00\xffnot json{{", content_type="application/json")
 
 
