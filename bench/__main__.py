@@ -7,7 +7,7 @@ import importlib
 import json
 import sys
 
-SCENARIOS = ("actors", "inference", "rest", "storage")
+SCENARIOS = ("actors", "inference", "pipeline", "rest", "storage")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import statistics
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import lru_cache
 
 import numpy as np
 
@@ -76,18 +77,26 @@ def consensus(updates: list[OddsUpdate], names: tuple[str, ...]) -> list[float] 
     """The mean of the books' power-devigged probabilities of `names`, in that order (names
     compared normalised, so providers' spellings agree)."""
     names = tuple(normalize_team(n) for n in names)
-    fair: list[list[float]] = []
+    fair: list[tuple[float, ...]] = []
     for update in updates:
         prices = {normalize_team(o.name): o.price for o in update.outcomes}
         if not all(n in prices for n in names):
             continue
-        try:
-            fair.append(list(devig([prices[n] for n in names], "power")))
-        except (BettingError, ValueError):
-            continue
+        devigged = _fair(tuple(prices[n] for n in names))
+        if devigged is not None:
+            fair.append(devigged)
     if not fair:
         return None
     return [float(x) for x in np.mean(np.asarray(fair), axis=0)]
+
+
+@lru_cache(maxsize=65_536)
+def _fair(prices: tuple[float, ...]) -> tuple[float, ...] | None:
+    """One book's prices devigged (remembered: a recompute re-reads every book's prices)."""
+    try:
+        return tuple(float(p) for p in devig(prices, "power"))
+    except (BettingError, ValueError):
+        return None
 
 
 def median_point(updates: list[OddsUpdate], name: str) -> float | None:
