@@ -57,7 +57,8 @@ _DEFAULT_CODE = {
     422: "MISSING_REGION",
     429: "EXCEEDED_FREQ_LIMIT",
 }
-_COST = "odds_api.cost"
+# a typed request key where aiohttp has them (3.12+ warns about plain string keys)
+_COST: Any = web.RequestKey("odds_api.cost", int) if hasattr(web, "RequestKey") else "odds_api.cost"
 
 Transform = Callable[[str, list[Any]], list[Any]]
 
