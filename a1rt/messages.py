@@ -78,6 +78,7 @@ class PropLine(msgspec.Struct, frozen=True, tag=True, kw_only=True):
     over_price: float | None = None
     under_price: float | None = None
     source_time: datetime | None = None
+    book: str | None = None  # None where the source is itself the book (PrizePicks)
 
 
 class FeatureVector(msgspec.Struct, frozen=True, tag=True, kw_only=True):
@@ -101,6 +102,7 @@ class Prediction(msgspec.Struct, frozen=True, tag=True, kw_only=True):
     created_at: datetime
     event_id: str | None = None
     members: dict[str, dict[str, float]] = {}
+    subject: str | None = None  # within the event, e.g. "Player Name:points" for a prop
 
 
 class PredictRequest(msgspec.Struct, frozen=True, tag=True, kw_only=True):
@@ -109,6 +111,7 @@ class PredictRequest(msgspec.Struct, frozen=True, tag=True, kw_only=True):
     model: str
     row: tuple[float, ...]
     event_id: str | None = None
+    subject: str | None = None
 
 
 SourceMessage = GameState | OddsUpdate | PropLine

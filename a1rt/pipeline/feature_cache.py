@@ -38,7 +38,7 @@ from ..messages import (
 from ..metrics import Metrics
 from ..models import ModelError, ModelRegistry
 from ..sources.provider import normalize_team
-from .live_features import TeamForm, clipped_row, h2h_features, totals_features
+from .live_features import TeamForm, clipped_row, h2h_features, props_features, totals_features
 from .source_status import SourceBoard
 
 log = get_logger(__name__)
@@ -76,6 +76,14 @@ class LiveEvent:
         return by_market
 
 
+def _prop_groups(event: LiveEvent) -> dict[str, list[PropLine]]:
+    """The event's prop lines by "player:stat", across books and sources."""
+    groups: dict[str, list[PropLine]] = {}
+    for line in event.props.values():
+        groups.setdefault(f"{line.player}:{line.stat}", []).append(line)
+    return groups
+
+
 def _slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", normalize_team(text)).strip("-")
 
@@ -87,7 +95,14 @@ def _key(message: FeedMessage) -> tuple[Any, ...]:
     if isinstance(message, OddsUpdate):
         return ("odds", message.event_id, message.book, message.market)
     if isinstance(message, PropLine):
-        return ("prop", message.event_id, message.player, message.stat, message.source)
+        return (
+            "prop",
+            message.event_id,
+            message.player,
+            message.stat,
+            message.book,
+            message.source,
+        )
     return ("prediction", message.event_id, message.model, message.prediction_id)
 
 
@@ -102,6 +117,7 @@ class FeatureCache(Actor[FeedMessage, None]):
         predict: Callable[[PredictRequest], Awaitable[None]],
         *,
         store: Callable[[OddsUpdate | FeatureVector], None] | None = None,
+        on_final: Callable[[GameState], None] | None = None,
         capacity: int = 20_000,
     ) -> None:
         super().__init__(
@@ -111,6 +127,7 @@ class FeatureCache(Actor[FeedMessage, None]):
         self.board = board
         self._predict = predict
         self._store = store  # odds snapshots and feature vectors, under the event's id
+        self._on_final = on_final  # each game's final score, once, under the event's id
         self.events: dict[str, LiveEvent] = {}
         self._aliases: dict[str, str] = {}  # provider event id -> event id
         self._by_teams: dict[tuple[str, str, str], list[str]] = {}
@@ -158,12 +175,19 @@ class FeatureCache(Actor[FeedMessage, None]):
         if isinstance(message, Prediction):
             event = self.find(message.event_id or "")
             if event is not None:
-                event.predictions[message.model] = message
+                key = (
+                    message.model
+                    if message.subject is None
+                    else (f"{message.model}:{message.subject}")
+                )
+                event.predictions[key] = message
             return event
         if isinstance(message, PropLine):
             event = self.find(message.event_id) or self._event_for_team(message)
             if event is not None:
-                event.props[(message.player, message.stat, message.source)] = message
+                event.props[(message.player, message.stat, message.book or message.source)] = (
+                    message
+                )
                 event.updated_at = message.received_at
             return event
         event = self._match(message)
@@ -238,6 +262,8 @@ class FeatureCache(Actor[FeedMessage, None]):
         if game.status == "final" and not event.settled:
             event.settled = True
             form.record_final(game)
+            if self._on_final is not None:
+                self._on_final(msgspec.structs.replace(game, event_id=event.event_id))
             return
         if game.status not in ("scheduled", "in_progress"):
             return
@@ -250,8 +276,16 @@ class FeatureCache(Actor[FeedMessage, None]):
             if features is None:
                 continue
             await self._send(event, name, features)
+        props = f"{event.sport}_props"
+        if props in self.registry.names():
+            for subject, lines in _prop_groups(event).items():
+                features = props_features(game, odds, form, lines)
+                if features is not None:
+                    await self._send(event, props, features, subject)
 
-    async def _send(self, event: LiveEvent, name: str, features: dict[str, float]) -> None:
+    async def _send(
+        self, event: LiveEvent, name: str, features: dict[str, float], subject: str | None = None
+    ) -> None:
         try:
             specs = self.registry.get(name).manifest.features
         except ModelError:
@@ -260,12 +294,15 @@ class FeatureCache(Actor[FeedMessage, None]):
             event_id=event.event_id, sport=event.sport, model=name, features=features,
             computed_at=utcnow(),
         )  # fmt: skip
-        previous = event.features.get(name)
+        key = name if subject is None else f"{name}:{subject}"
+        previous = event.features.get(key)
         if previous is not None and previous.features == features:
             return
-        event.features[name] = vector
+        event.features[key] = vector
         if self._store is not None:
             self._store(vector)
         self._vectors.labels(name).inc()
         row = clipped_row(specs, features)
-        await self._predict(PredictRequest(model=name, row=row, event_id=event.event_id))
+        await self._predict(
+            PredictRequest(model=name, row=row, event_id=event.event_id, subject=subject)
+        )

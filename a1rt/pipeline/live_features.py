@@ -20,8 +20,9 @@ from functools import lru_cache
 import numpy as np
 
 from ..betting import BettingError, devig
-from ..messages import GameState, OddsUpdate
+from ..messages import GameState, OddsUpdate, PropLine
 from ..models import FeatureSpec
+from ..models.simulation.players import STATS
 from ..models.simulation.ratings import ELO_RULES, ELO_START, update_team_pair
 from ..sources.provider import normalize_team
 
@@ -163,6 +164,39 @@ def totals_features(
         "away_allowed_avg": float(away[2]),
         "home_rest_days": form.rest_days(game.home_team, game.commence_time),
         "away_rest_days": form.rest_days(game.away_team, game.commence_time),
+    }
+
+
+def props_features(
+    game: GameState,
+    odds: dict[str, list[OddsUpdate]],
+    form: TeamForm,
+    lines: list[PropLine],
+) -> dict[str, float] | None:
+    """One player's stat line: the books' consensus at the most quoted line. None without
+    prices (PrizePicks shows lines only) or a game total. The feed carries no box scores, so
+    `player_avg` is the market's line itself, the best live estimate of the player's mean."""
+    priced = [p for p in lines if p.over_price and p.under_price]
+    if not priced or game.status != "scheduled" or priced[0].stat not in STATS:
+        return None
+    line = statistics.mode(p.line for p in priced)
+    fair = [_fair((p.over_price, p.under_price)) for p in priced if p.line == line]
+    over = [f[0] for f in fair if f is not None]
+    total = median_point(odds.get("totals", []), "Over")
+    if not over or total is None:
+        return None
+    first = priced[0]
+    home = normalize_team(first.team) == normalize_team(game.home_team)
+    opponent = game.away_team if home else game.home_team
+    return {
+        "stat_kind": float(STATS.index(first.stat)),
+        "line": line,
+        "market_over_p": statistics.fmean(over),
+        "player_avg": line,
+        "is_home": 1.0 if home else 0.0,
+        "rest_days": form.rest_days(first.team, game.commence_time),
+        "market_total": total,
+        "opponent_allowed_avg": float(form.of(opponent)[2]),
     }
 
 

@@ -125,4 +125,4 @@ def _identity(message: SourceMessage) -> Hashable:
         return ("game", message.event_id)
     if isinstance(message, OddsUpdate):
         return ("odds", message.event_id, message.book, message.market)
-    return ("prop", message.event_id, message.player, message.stat)
+    return ("prop", message.event_id, message.book, message.player, message.stat)

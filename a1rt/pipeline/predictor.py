@@ -133,6 +133,7 @@ class Predictor(Actor[PredictRequest, "Scored | ModelError"]):
                     confidence=confidence[i],
                     created_at=created,
                     event_id=request.event_id,
+                    subject=request.subject,
                     members={
                         m: dict(zip(outcomes, rows[i], strict=True)) for m, rows in members.items()
                     },

@@ -114,4 +114,5 @@ def prop_line(prop: PropQuote, sport: str, received: datetime) -> PropLine:
         over_price=prop.over_price,
         under_price=prop.under_price,
         source_time=_when(prop.last_update),
+        book=prop.book,
     )

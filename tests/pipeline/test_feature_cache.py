@@ -199,3 +199,36 @@ async def test_a_final_score_updates_elo_for_the_next_game(registry: ModelRegist
     features = h.cache.find("o:2").features["basketball_nba_h2h"].features  # type: ignore[union-attr]
     assert features["elo_diff"] > 0
     assert features["home_rest_days"] == 2.0
+
+
+async def test_priced_prop_lines_get_a_props_vector_per_player_and_stat(
+    registry: ModelRegistry,
+) -> None:
+    h = Harness(registry, ("simulated",))
+    h.fresh("simulated")
+    teams = ("Miami Heat", "Utah Jazz")
+    totals = OddsUpdate(
+        event_id="s:1", sport="basketball_nba", home_team=teams[0], away_team=teams[1],
+        commence_time=START, book="pinnacle", market="totals", source="simulated",
+        outcomes=(OutcomePrice(name="Over", price=1.91, point=221.5),
+                  OutcomePrice(name="Under", price=1.91, point=221.5)),
+        received_at=NOW,
+    )  # fmt: skip
+
+    def prop(book: str | None, over: float | None, under: float | None) -> PropLine:
+        return PropLine(event_id="s:1", sport="basketball_nba", player="P One", team=teams[1],
+                        stat="rebounds", line=8.5, source="simulated", received_at=NOW,
+                        over_price=over, under_price=under, book=book)  # fmt: skip
+
+    await h.feed(game("simulated", "s:1", *teams), totals, prop(None, None, None))
+    assert [r.model for r in h.sent] == ["basketball_nba_totals"]  # the line has no prices
+    await h.feed(prop("pinnacle", 1.80, 2.05), prop("fanduel", 1.85, 1.95))
+    props = [r for r in h.sent if r.model == "basketball_nba_props"]
+    assert [r.subject for r in props] == ["P One:rebounds"]
+    event = h.cache.find("s:1")
+    assert event is not None
+    features = event.features["basketball_nba_props:P One:rebounds"].features
+    assert features["stat_kind"] == 1.0 and features["is_home"] == 0.0
+    assert features["line"] == features["player_avg"] == 8.5
+    assert features["market_total"] == 221.5
+    assert 0.5 < features["market_over_p"] < 0.56

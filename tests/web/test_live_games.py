@@ -75,5 +75,13 @@ async def test_simulated_feed_drives_predictions_into_live_games(live: httpx.Asy
     assert unknown.headers["content-type"].startswith("application/problem+json")
     bad = await live.get("/api/v2/data/live-games", params={"sport": "curling"})
     assert bad.status_code == 422 and "curling" in bad.json()["detail"]
+    with anyio.fail_after(60):  # every model of the sport, props per player and stat
+        while True:
+            body = await live.get("/api/v2/data/live-games", params={"sport": "basketball_nba"})
+            keys = {k for g in body.json()["games"] for k in g["predictions"]}
+            if "basketball_nba_totals" in keys and any(k.startswith("basketball_nba_props:")
+                                                       for k in keys):  # fmt: skip
+                break
+            await anyio.sleep(0.2)
     metrics = (await live.get("/metrics")).text
     assert "a1rt_source_polls_total" in metrics and "a1rt_feature_vectors_total" in metrics
