@@ -21,7 +21,9 @@ from a1rt.messages import GameState, OddsUpdate, OutcomePrice, Prediction
 from a1rt.metrics import Metrics
 from a1rt.models import ModelRegistry
 from a1rt.pipeline.feature_cache import FeatureCache
+from a1rt.pipeline.poller import Poller
 from a1rt.pipeline.predictor import Predictor
+from a1rt.pipeline.simulated_source import SimulatedSource
 from a1rt.pipeline.source_status import SourceBoard
 
 from .inference import MODELS_DIR, build_dir
@@ -30,6 +32,7 @@ from .stats import summary_us
 MODEL = "basketball_nba_h2h"
 BOOKS = ("pinnacle", "draftkings", "fanduel")
 TARGET_P99_MS = 10.0
+POLL_INTERVAL = 1.0
 
 
 def _game(i: int, start: datetime, now: datetime) -> GameState:
@@ -113,6 +116,58 @@ async def _measure(registry: ModelRegistry, events: int, seconds: float) -> dict
     }
 
 
+async def _from_source(registry: ModelRegistry, seconds: float) -> dict[str, Any]:
+    """The simulated World reprices a book at its own moments (`source_time`); the poller reads
+    it every POLL_INTERVAL seconds. Each h2h prediction is charged from the newest price it saw
+    to the moment it left the predictor: at most one interval plus processing, the target."""
+    metrics = Metrics()
+    board = SourceBoard(("simulated",), metrics)
+    ages: list[float] = []
+    charged: set[tuple[str, datetime]] = set()
+    holder: list[FeatureCache] = []
+
+    def made(prediction: Prediction) -> None:
+        event = holder[0].find(prediction.event_id or "")
+        if event is None or not prediction.model.endswith("_h2h"):
+            return
+        newest = max(
+            (p[-1].source_time for (_, m), p in event.odds.items() if m == "h2h"),
+            key=lambda t: t or datetime.min.replace(tzinfo=UTC),
+            default=None,
+        )
+        if newest is not None and (event.event_id, newest) not in charged:
+            charged.add((event.event_id, newest))
+            ages.append((datetime.now(UTC) - newest).total_seconds())
+
+    predictor = Predictor(registry, metrics, sink=made)
+    cache = FeatureCache(registry, board, metrics, predict=predictor.tell)
+    holder.append(cache)
+    source = SimulatedSource(speed=600.0)
+    poller = Poller(source, None, cache.tell, board, interval=POLL_INTERVAL)
+    async with anyio.create_task_group() as tg:
+        await tg.start(predictor.run)
+        await tg.start(cache.run)
+        await poller.poll_once()  # builds the seasons: not measured
+        ages.clear()
+        charged.clear()
+        await tg.start(poller.run)
+        await anyio.sleep(seconds)
+        poller.request_stop()
+        cache.request_stop()
+        predictor.request_stop()
+    bound = POLL_INTERVAL + 1.0
+    if not ages:  # the World repriced nothing in the window
+        return {"poll_interval_s": POLL_INTERVAL, "price_to_prediction": {"n": 0},
+                "target": {"max_s_under": bound, "met": False}}  # fmt: skip
+    figures = {k.replace("_us", "_s"): round(v / 1e6, 3) for k, v in summary_us(ages).items()}
+    figures["n"] = len(ages)
+    return {
+        "poll_interval_s": POLL_INTERVAL,
+        "price_to_prediction": figures,
+        "target": {"max_s_under": bound, "met": figures["max_s"] < bound},
+    }
+
+
 def run(quick: bool = False) -> dict[str, Any]:
     """Measure and return the figures."""
     events = 200
@@ -121,6 +176,9 @@ def run(quick: bool = False) -> dict[str, Any]:
     registry.load_all()
     result: dict[str, Any] = anyio.run(
         _measure, registry, events, seconds, backend_options={"use_uvloop": True}
+    )
+    result["source_to_prediction"] = anyio.run(
+        _from_source, registry, 10.0 if quick else 60.0, backend_options={"use_uvloop": True}
     )
     result["config"] = {
         "events": events, "updates_per_event_per_s": 1, "seconds": seconds, "model": MODEL,

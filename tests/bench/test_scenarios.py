@@ -6,6 +6,7 @@ import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import httpx
 import numpy as np
@@ -146,3 +147,20 @@ def test_scenarios_inference_measures_the_smallest_model_against_native() -> Non
     assert per_row["back_to_back"]["compiled"]["median_us"] > 0
     assert figures["per_batch_1000"]["compiled"]["per_row_us"] > 0
     assert np.isfinite(figures["per_batch_1000"]["speedup_median"])
+
+
+def test_scenarios_pipeline_charges_every_update_to_a_prediction(tmp_path: Path) -> None:
+    import anyio
+
+    from a1rt.models import ModelRegistry
+    from bench.inference import MODELS_DIR
+    from bench.pipeline import _from_source, _measure
+
+    registry = ModelRegistry(MODELS_DIR, tmp_path, backend="gtil")
+    registry.load_all()
+    figures = anyio.run(_measure, registry, 20, 1.5)
+    assert figures["updates_sent"] == 30 and figures["unanswered"] == 0
+    latency = figures["predictions_latency"]
+    assert latency["n"] == 10 and 0 < latency["p50_us"] <= latency["max_us"]
+    fed = anyio.run(_from_source, registry, 3.0)
+    assert fed["poll_interval_s"] == 1.0 and fed["target"]["max_s_under"] == 2.0
