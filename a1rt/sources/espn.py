@@ -9,10 +9,9 @@ seconds left in the period, or for soccer the seconds played), and each entry of
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from datetime import UTC, datetime
-from typing import Any, Final, TypeVar
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any, Final
 
 from ..betting import american_to_decimal
 from ..messages import (
@@ -25,9 +24,9 @@ from ..messages import (
     utcnow,
 )
 from ..metrics import Metrics
+from ._payload import Reader, iso_time, number, text
 from .client import SourceClient
 from .provider import SPORTS
-from .records import parse_records
 
 SOURCE: Final = "espn"
 LEAGUES: Final[dict[str, str]] = {
@@ -46,7 +45,6 @@ _STATES: Final[dict[str, GameStatus]] = {"pre": "scheduled", "in": "in_progress"
 _MINUTE = re.compile(r"\s*(\d+)'")
 _MMSS = re.compile(r"\s*(\d+):(\d{1,2}(?:\.\d+)?)\s*$")
 DEFAULT_BOOK: Final = "espn_bet"
-T = TypeVar("T")
 
 
 class Espn:
@@ -85,7 +83,7 @@ def parse_scoreboard(
 ) -> tuple[list[SourceMessage], int]:
     """A GameState per event and an OddsUpdate per priced market, and how many records (events
     or odds entries) were skipped."""
-    reader = _Reader(metrics)
+    reader = Reader(SOURCE, metrics)
     events = payload.get("events") if isinstance(payload, Mapping) else payload
     parsed = reader.each(events, lambda event: _event(event, sport, received_at, reader))
     out: list[SourceMessage] = []
@@ -101,15 +99,13 @@ def american_price(value: object) -> float | None:
     if value is None:
         return None
     if isinstance(value, str):
-        text = value.strip().upper()
-        if text in ("", "OFF", "N/A", "-"):
+        quote = value.strip().upper()
+        if quote in ("", "OFF", "N/A", "-"):
             return None
-        if text in ("EVEN", "EV", "EVS"):
+        if quote in ("EVEN", "EV", "EVS"):
             return 2.0
-        value = float(text.removeprefix("+"))
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise TypeError(f"american odds = {value!r} is not a number")
-    return american_to_decimal(value)
+        value = float(quote.removeprefix("+"))
+    return american_to_decimal(number(value, "american odds"))
 
 
 def seconds_left(sport: str, period: int, clock: float) -> float:
@@ -125,19 +121,8 @@ def seconds_left(sport: str, period: int, clock: float) -> float:
 # --- records ------------------------------------------------------------------------------
 
 
-@dataclass(slots=True)
-class _Reader:
-    metrics: Metrics | None
-    skipped: int = 0
-
-    def each(self, items: object, parse_one: Callable[[Any], T]) -> list[T]:
-        parsed, skipped = parse_records(SOURCE, items, parse_one, metrics=self.metrics)
-        self.skipped += skipped
-        return parsed
-
-
 def _event(
-    event: Mapping[str, Any], sport: str, received_at: datetime, reader: _Reader
+    event: Mapping[str, Any], sport: str, received_at: datetime, reader: Reader
 ) -> tuple[GameState, list[OddsUpdate]]:
     competition = event["competitions"][0]
     sides = {side["homeAway"]: side for side in competition["competitors"]}
@@ -147,11 +132,11 @@ def _event(
     state = _status(kind)
     period, clock, left = _clock(status, sport, state)
     game = GameState(
-        event_id=f"{SOURCE}:{_text(event, 'id')}",
+        event_id=f"{SOURCE}:{text(event, 'id')}",
         sport=sport,
-        home_team=_text(home["team"], "displayName"),
-        away_team=_text(away["team"], "displayName"),
-        commence_time=_when(competition.get("date") or event["date"]),
+        home_team=text(home["team"], "displayName"),
+        away_team=text(away["team"], "displayName"),
+        commence_time=iso_time(competition.get("date") or event["date"], "date"),
         status=state,
         source=SOURCE,
         received_at=received_at,
@@ -218,7 +203,7 @@ def _score(value: object) -> int:
         value = float(value.strip())
     if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
         raise ValueError(f"score = {value!r} is not a whole number")
-    if value != int(value):
+    if isinstance(value, float) and not value.is_integer():  # also inf and nan: no OverflowError
         raise ValueError(f"score = {value!r} is not a whole number")
     return int(value)
 
@@ -317,24 +302,8 @@ def _line(value: object) -> float | None:
     if value is None:
         return None
     if isinstance(value, str):
-        text = value.strip().lower().lstrip("ou")
-        if not text:
+        line = value.strip().lower().lstrip("ou")
+        if not line:
             return None
-        return 0.0 if text in ("pk", "pick") else float(text)
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise TypeError(f"line = {value!r} is not a number")
-    return float(value)
-
-
-def _when(value: object) -> datetime:
-    if not isinstance(value, str):
-        raise TypeError(f"date = {value!r} is not an ISO string")
-    when = datetime.fromisoformat(value)  # "2025-03-15T00:00Z"
-    return when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
-
-
-def _text(record: Mapping[str, Any], key: str) -> str:
-    value = record[key]
-    if not isinstance(value, str) or not value:
-        raise TypeError(f"{key} = {value!r} is not a non-empty string")
-    return value
+        return 0.0 if line in ("pk", "pick") else float(line)
+    return float(number(value, "line"))

@@ -10,10 +10,10 @@ decimal, but american quotes (integers of 100 or more, or -100 or less) are conv
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Final, TypeVar, get_args
+from typing import Any, Final, get_args
 
 import msgspec
 
@@ -28,15 +28,12 @@ from ..messages import (
     utcnow,
 )
 from ..metrics import Metrics
-from ._exceptions import SourceError
+from ._payload import Reader, data_of, iso_time, number, text
 from .client import JsonRequest, SourceClient
 from .provider import SPORTS, normalize_team
-from .records import parse_records
-from .response import SourceResponse
 
 SOURCE: Final = "odds_api"
 MARKETS: Final[tuple[Market, ...]] = get_args(Market)
-T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,7 +79,7 @@ class OddsApi:
     async def poll(self, client: SourceClient, sport: str) -> list[SourceMessage]:
         """Games and prices of `sport` now; raises the SourceError of a failed request."""
         answers = await client.get_json_many(self.requests(sport))
-        odds, scores = _data(answers["odds"]), _data(answers["scores"])
+        odds, scores = data_of(answers["odds"]), data_of(answers["scores"])
         received = utcnow()
         events, _ = parse_odds_events(odds, received, metrics=self.metrics)
         games, _ = parse_scores(scores, received, metrics=self.metrics)
@@ -117,7 +114,7 @@ def parse_odds_events(
     payload: object, received_at: datetime, *, metrics: Metrics | None = None
 ) -> tuple[list[OddsEvent], int]:
     """The events of an /odds payload; a bad event, bookmaker or market is skipped alone."""
-    reader = _Reader(metrics)
+    reader = Reader(SOURCE, metrics)
     events = reader.each(payload, lambda record: _odds_event(record, received_at, reader))
     return events, reader.skipped
 
@@ -126,7 +123,7 @@ def parse_scores(
     payload: object, received_at: datetime, *, metrics: Metrics | None = None
 ) -> tuple[list[GameState], int]:
     """A GameState per event of a /scores payload, and how many records were skipped."""
-    reader = _Reader(metrics)
+    reader = Reader(SOURCE, metrics)
     games = reader.each(payload, lambda record: _score_event(record, received_at))
     return games, reader.skipped
 
@@ -134,8 +131,7 @@ def parse_scores(
 def decimal_price(value: object) -> float:
     """A decimal price above 1 from a quote that is decimal, or american (an integer of 100 or
     more, or any quote of -100 or less); ValueError or TypeError otherwise."""
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise TypeError(f"price = {value!r} is not a number")
+    value = number(value, "price")
     if value <= -100 or (isinstance(value, int) and value >= 100):
         return american_to_decimal(value)
     price = float(value)
@@ -147,8 +143,7 @@ def decimal_price(value: object) -> float:
 def parse_time(value: object) -> datetime:
     """An aware UTC datetime from an ISO 8601 string (naive taken as UTC) or epoch seconds."""
     if isinstance(value, str):
-        when = datetime.fromisoformat(value)
-        return when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
+        return iso_time(value)
     if isinstance(value, int | float) and not isinstance(value, bool):
         try:
             return datetime.fromtimestamp(value, UTC)
@@ -157,36 +152,17 @@ def parse_time(value: object) -> datetime:
     raise TypeError(f"time = {value!r} is neither an ISO string nor epoch seconds")
 
 
-def _data(answer: SourceResponse | SourceError) -> Any:
-    if isinstance(answer, SourceError):
-        raise answer
-    return answer.data
-
-
 # --- records ------------------------------------------------------------------------------
 
 
-@dataclass(slots=True)
-class _Reader:
-    """Runs parse_records at every level of a payload and adds up what was skipped."""
-
-    metrics: Metrics | None
-    skipped: int = 0
-
-    def each(self, items: object, parse_one: Callable[[Any], T]) -> list[T]:
-        parsed, skipped = parse_records(SOURCE, items, parse_one, metrics=self.metrics)
-        self.skipped += skipped
-        return parsed
-
-
-def _odds_event(record: Mapping[str, Any], received_at: datetime, reader: _Reader) -> OddsEvent:
+def _odds_event(record: Mapping[str, Any], received_at: datetime, reader: Reader) -> OddsEvent:
     game = _game(record, received_at, "scheduled")
     books = reader.each(record.get("bookmakers", []), lambda book: _bookmaker(book, game, reader))
     return OddsEvent(game, tuple(update for updates in books for update in updates))
 
 
-def _bookmaker(record: Mapping[str, Any], game: GameState, reader: _Reader) -> list[OddsUpdate]:
-    book = _text(record, "key")
+def _bookmaker(record: Mapping[str, Any], game: GameState, reader: Reader) -> list[OddsUpdate]:
+    book = text(record, "key")
     stamp = record.get("last_update")
     book_time = None if stamp is None else parse_time(stamp)
     updates = reader.each(record["markets"], lambda market: _market(market, game, book, book_time))
@@ -196,7 +172,7 @@ def _bookmaker(record: Mapping[str, Any], game: GameState, reader: _Reader) -> l
 def _market(
     record: Mapping[str, Any], game: GameState, book: str, book_time: datetime | None
 ) -> OddsUpdate | None:
-    key = _text(record, "key")
+    key = text(record, "key")
     if key not in MARKETS:
         return None  # outrights, h2h_lay and other markets a1rt does not model
     outcomes = tuple(_outcome(outcome) for outcome in record["outcomes"])
@@ -219,13 +195,10 @@ def _market(
 
 
 def _outcome(record: Mapping[str, Any]) -> OutcomePrice:
-    point = record.get("point")
-    if point is not None and (isinstance(point, bool) or not isinstance(point, int | float)):
-        raise TypeError(f"point = {point!r} is not a number")
+    raw = record.get("point")
+    point = None if raw is None else float(number(raw, "point"))
     return OutcomePrice(
-        name=_text(record, "name"),
-        price=decimal_price(record["price"]),
-        point=None if point is None else float(point),
+        name=text(record, "name"), price=decimal_price(record["price"]), point=point
     )
 
 
@@ -250,10 +223,10 @@ def _game(
     source_time: datetime | None = None,
 ) -> GameState:
     return GameState(
-        event_id=f"{SOURCE}:{_text(record, 'id')}",
-        sport=_text(record, "sport_key"),
-        home_team=_text(record, "home_team"),
-        away_team=_text(record, "away_team"),
+        event_id=f"{SOURCE}:{text(record, 'id')}",
+        sport=text(record, "sport_key"),
+        home_team=text(record, "home_team"),
+        away_team=text(record, "away_team"),
         commence_time=parse_time(record["commence_time"]),
         status=status,
         source=SOURCE,
@@ -265,7 +238,7 @@ def _game(
 
 def _score_of(scores: list[Mapping[str, Any]], team: str) -> int:
     """The score of `team` in a scores list, matched by name (or its normalised form)."""
-    entries = {_text(entry, "name"): entry.get("score") for entry in scores}
+    entries = {text(entry, "name"): entry.get("score") for entry in scores}
     if team not in entries:
         wanted = normalize_team(team)
         team = next((name for name in entries if normalize_team(name) == wanted), team)
@@ -274,10 +247,3 @@ def _score_of(scores: list[Mapping[str, Any]], team: str) -> int:
     if isinstance(score, bool) or not isinstance(score, int) or score < 0:
         raise ValueError(f"score of {team} = {value!r} is not a whole number")
     return score
-
-
-def _text(record: Mapping[str, Any], key: str) -> str:
-    value = record[key]
-    if not isinstance(value, str) or not value:
-        raise TypeError(f"{key} = {value!r} is not a non-empty string")
-    return value

@@ -13,12 +13,13 @@ import re
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from functools import partial
 from typing import Any, Final
 
 from ..messages import PropLine, SourceMessage, utcnow
 from ..metrics import Metrics
+from ._payload import nonempty, optional_time
 from .client import SourceClient
 from .provider import SPORTS
 from .records import parse_records
@@ -144,7 +145,7 @@ def stat_key(stat_type: str) -> str:
 def _league(record: Any) -> League:
     attributes = record["attributes"]
     active = attributes.get("active", True)
-    return League(_id(record["id"]), _text(attributes["name"]).upper(), active is not False)
+    return League(_id(record["id"]), nonempty(attributes["name"]).upper(), active is not False)
 
 
 def _players(included: object) -> dict[str, Mapping[str, Any]]:
@@ -183,13 +184,13 @@ def _projection(
     return PropLine(
         event_id=f"{SOURCE}:{game_id}",
         sport=sport,
-        player=_text(player.get("name") or player.get("display_name")),
+        player=nonempty(player.get("name") or player.get("display_name")),
         team=_team(player),
-        stat=stat_key(_text(attributes["stat_type"])),
+        stat=stat_key(nonempty(attributes["stat_type"])),
         line=_number(attributes["line_score"]),
         source=SOURCE,
         received_at=received_at,
-        source_time=_optional_time(attributes.get("updated_at")),
+        source_time=optional_time(attributes.get("updated_at")),
     )
 
 
@@ -229,21 +230,4 @@ def _has_next_page(payload: Any, page: int) -> bool:
 def _id(value: object) -> str:
     if isinstance(value, int) and not isinstance(value, bool):
         return str(value)
-    return _text(value)
-
-
-def _text(value: object) -> str:
-    if not isinstance(value, str) or not value:
-        raise ValueError(f"expected a non-empty string, got {value!r}")
-    return value
-
-
-def _optional_time(value: object) -> datetime | None:
-    """`updated_at` as UTC when it is a readable timestamp; None otherwise (it is metadata)."""
-    if not isinstance(value, str):
-        return None
-    try:
-        moment = datetime.fromisoformat(value)
-    except ValueError:
-        return None
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    return nonempty(value)

@@ -18,7 +18,7 @@ import msgspec
 
 from ..messages import GameState, GameStatus, SourceMessage, utcnow
 from ..metrics import Metrics
-from ._exceptions import SourceError
+from ._payload import Reader, data_of, iso_time, nonempty, optional_time
 from .client import JsonRequest, SourceClient
 from .provider import SPORTS
 from .records import parse_records
@@ -110,10 +110,8 @@ class Sportradar:
         }
         games: list[GameState] = []
         for answer in (await client.get_json_many(requests)).values():
-            if isinstance(answer, SourceError):
-                raise answer
             parsed, _ = parse_schedule(
-                answer.data, "americanfootball_nfl", received_at=utcnow(), metrics=self._metrics
+                data_of(answer), "americanfootball_nfl", received_at=utcnow(), metrics=self._metrics
             )
             games.extend(parsed)
         back, ahead = NFL_WINDOW
@@ -138,10 +136,8 @@ class Sportradar:
         answers = await client.get_json_many(requests)
         updated: dict[str, GameState] = {}
         for event_id, answer in answers.items():
-            if isinstance(answer, SourceError):
-                raise answer
             read = partial(parse_game_summary, sport=live[event_id].sport, received_at=utcnow())
-            parsed, _ = parse_records(SOURCE, [answer.data], read, metrics=self._metrics)
+            parsed, _ = parse_records(SOURCE, [data_of(answer)], read, metrics=self._metrics)
             if parsed:
                 updated[event_id] = overlay(live[event_id], parsed[0])
         return [updated.get(game.event_id, game) for game in games]
@@ -182,18 +178,19 @@ def parse_schedule(
     """The games of an NBA daily schedule (`games`) or an NFL season or weekly schedule
     (`weeks[].games`, `week.games`); returns them and how many records were skipped."""
     payload = _fields(payload)
-    source_time = _optional_time(payload.get("generated_at"))
+    source_time = optional_time(payload.get("generated_at"))
+    reader = Reader(SOURCE, metrics)
     week = payload.get("week")
     if "weeks" in payload:
-        weeks, skipped = parse_records(SOURCE, payload["weeks"], _week_games, metrics=metrics)
+        weeks = reader.each(payload["weeks"], _week_games)
         records: Any = [game for games in weeks for game in games]
     elif isinstance(week, dict) and "games" in week:
-        records, skipped = week["games"], 0
+        records = week["games"]
     else:
-        records, skipped = payload.get("games"), 0
+        records = payload.get("games")
     read = partial(_schedule_game, sport=sport, received_at=received_at, source_time=source_time)
-    games, bad = parse_records(SOURCE, records, read, metrics=metrics)
-    return games, skipped + bad
+    games = reader.each(records, read)
+    return games, reader.skipped
 
 
 def parse_game_summary(payload: Any, *, sport: str, received_at: datetime) -> GameState:
@@ -207,7 +204,7 @@ def parse_game_summary(payload: Any, *, sport: str, received_at: datetime) -> Ga
     if clock is not None and not isinstance(clock, str):
         raise TypeError(f"clock is {type(clock).__name__}, not a string")
     return GameState(
-        event_id=f"{SOURCE}:{_text(payload['id'])}",
+        event_id=f"{SOURCE}:{nonempty(payload['id'])}",
         sport=sport,
         home_team=team_name(home),
         away_team=team_name(away),
@@ -215,7 +212,7 @@ def parse_game_summary(payload: Any, *, sport: str, received_at: datetime) -> Ga
         status=status,
         source=SOURCE,
         received_at=received_at,
-        source_time=_optional_time(payload.get("generated_at")),
+        source_time=optional_time(payload.get("generated_at")),
         home_score=_points(home.get("points"), payload.get("home_points")),
         away_score=_points(away.get("points"), payload.get("away_points")),
         period=period,
@@ -239,7 +236,7 @@ def parse_soccer_summaries(
     read = partial(
         _soccer_game,
         received_at=received_at,
-        source_time=_optional_time(payload.get("generated_at")),
+        source_time=optional_time(payload.get("generated_at")),
         competition=competition,
     )
     games, skipped = parse_records(SOURCE, payload.get("summaries"), read, metrics=metrics)
@@ -265,7 +262,7 @@ def overlay(scheduled: GameState, live: GameState) -> GameState:
 def team_name(team: Mapping[str, Any]) -> str:
     """A team's full name: `market` + `name` ("Los Angeles" + "Lakers"), or `name` when it is
     already full ("Boston Celtics") or alone (soccer)."""
-    name = _text(team["name"])
+    name = nonempty(team["name"])
     market = team.get("market")
     if isinstance(market, str) and market and not name.startswith(market):
         return f"{market} {name}"
@@ -316,7 +313,7 @@ def _schedule_game(
     home_score = _points(record.get("home_points"), scoring.get("home_points"))
     away_score = _points(record.get("away_points"), scoring.get("away_points"))
     return GameState(
-        event_id=f"{SOURCE}:{_text(record['id'])}",
+        event_id=f"{SOURCE}:{nonempty(record['id'])}",
         sport=sport,
         home_team=team_name(record["home"]),
         away_team=team_name(record["away"]),
@@ -349,7 +346,7 @@ def _soccer_game(
     played = (report.get("clock") or {}).get("played")
     period = _SOCCER_PERIODS.get(match_status, 0) if status == "in_progress" else 0
     return GameState(
-        event_id=f"{SOURCE}:{_text(event['id'])}",
+        event_id=f"{SOURCE}:{nonempty(event['id'])}",
         sport="soccer_epl",
         home_team=team_name(sides["home"]),
         away_team=team_name(sides["away"]),
@@ -382,7 +379,7 @@ def _soccer_remaining(status: GameStatus, match_status: str, played: object) -> 
 
 
 def _status(value: object) -> GameStatus:
-    status = _STATUS.get(_text(value).lower())
+    status = _STATUS.get(nonempty(value).lower())
     if status is None:
         raise ValueError(f"unknown status {value!r}")
     return status
@@ -399,23 +396,8 @@ def _points(*values: object) -> int:
     return 0
 
 
-def _text(value: object) -> str:
-    if not isinstance(value, str) or not value:
-        raise ValueError(f"expected a non-empty string, got {value!r}")
-    return value
-
-
 def _utc(value: object) -> datetime:
-    moment = datetime.fromisoformat(_text(value))
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
-
-
-def _optional_time(value: object) -> datetime | None:
-    """A provider timestamp when it is a readable one; None otherwise (it is only metadata)."""
-    try:
-        return None if value is None else _utc(value)
-    except ValueError:
-        return None
+    return iso_time(nonempty(value))
 
 
 def _fields(payload: Any) -> dict[str, Any]:

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import re
 import time
 
 import httpx
@@ -32,15 +33,29 @@ def test_serve_becomes_ready_exposes_metrics_and_stops_cleanly_on_sigterm(
     for series in ("a1rt_actor_mailbox_depth", "a1rt_actor_messages_handled_total",
                    "a1rt_actor_messages_dropped_total", "a1rt_actor_restarts_total"):  # fmt: skip
         assert f'{series}{{actor="predictor"' in text
-    assert 'a1rt_actor_messages_handled_total{actor="predictor"} 1.0' in text
     assert health.json()["components"]["storage"]["status"] == "ok"
-    written = 'a1rt_storage_rows_written_total{table="predictions"} 1.0'
+    # The simulated feed drives predictions on its own; they reach live-games and storage.
+    deadline = time.monotonic() + 60
+    while True:
+        games = server.get("/api/v2/data/live-games").json()["games"]
+        if any(g["prediction"] is not None for g in games):
+            break
+        assert time.monotonic() < deadline, "no live prediction within 60 s"
+        time.sleep(0.2)
     deadline = time.monotonic() + 10
-    while written not in server.get("/metrics").text:  # the persister flushes every 0.2 s
-        assert time.monotonic() < deadline, "the prediction was not written"
+    while not all(
+        _counter(server.get("/metrics").text, "a1rt_storage_rows_written_total", table) > 0
+        for table in ("predictions", "odds_snapshots", "feature_store")
+    ):  # the persister flushes every 0.2 s
+        assert time.monotonic() < deadline, "live rows were not written"
         time.sleep(0.1)
     code, elapsed = server.stop(timeout=10)
     assert code == 0
     assert elapsed < 10
     log = server.log.read_text()
     assert '"event":"stopped"' in log and "Traceback" not in log
+
+
+def _counter(text: str, name: str, table: str) -> float:
+    found = re.search(rf'^{name}{{table="{table}"}} (\S+)$', text, re.M)
+    return float(found.group(1)) if found else 0.0

@@ -13,12 +13,14 @@ from __future__ import annotations
 import time
 from collections import Counter
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Literal
 
 import anyio
 import msgspec
 from aiohttp import web
 from aiohttp.test_utils import TestServer
+from aiohttp.typedefs import Handler
 
 from a1rt.models.simulation.views import WorldState
 from a1rt.models.simulation.world import World
@@ -61,9 +63,15 @@ class Emulator:
         seed: int = 11,
         speed: float = 60.0,
         start: float | None = None,
+        worlds: dict[str, World] | None = None,
     ) -> None:
+        """One World per sport from `seed`, `start` and `speed`, or, to reuse Worlds whose
+        seasons are already built, the sports' Worlds of `worlds`."""
         self.start = time.time() if start is None else start
-        self.worlds = {sport: World(seed, sport, self.start, speed) for sport in sports}
+        if worlds is not None:
+            self.worlds = {sport: worlds[sport] for sport in sports}
+        else:
+            self.worlds = {sport: World(seed, sport, self.start, speed) for sport in sports}
         self.now: float | None = None  # None: the wall clock
         self.fault: Fault | None = None
         self.hits: Counter[str] = Counter()
@@ -109,7 +117,7 @@ class Emulator:
             await self._server.close()
 
     @web.middleware
-    async def _middleware(self, request: web.Request, handler: web.Handler) -> web.StreamResponse:
+    async def _middleware(self, request: web.Request, handler: Handler) -> web.StreamResponse:
         self.hits[request.path] += 1
         self.user_agents.append(request.headers.get("User-Agent", ""))
         fault = self._take_fault()
@@ -130,7 +138,7 @@ class Emulator:
         return fault
 
     async def _apply(
-        self, fault: Fault, request: web.Request, handler: web.Handler
+        self, fault: Fault, request: web.Request, handler: Handler
     ) -> web.StreamResponse:
         kind = fault.kind
         if kind == "unauthorized":
@@ -165,6 +173,16 @@ class Emulator:
                 body=body[: max(1, len(body) // 2)], content_type="application/json"
             )
         return web.Response(body=b"\x00\xffnot json{{", content_type="application/json")
+
+
+def alias(team: str) -> str:
+    """A team's three-letter abbreviation from its initials ("Golden State Warriors" -> "GSW")."""
+    return "".join(word[0] for word in team.split()).upper()[:3]
+
+
+def iso(moment: float) -> str:
+    """Epoch seconds as an ISO 8601 UTC time to the second ("2026-12-01T17:00:00+00:00")."""
+    return datetime.fromtimestamp(int(moment), UTC).isoformat()
 
 
 async def _body_of(response: web.StreamResponse) -> bytes:

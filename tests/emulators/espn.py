@@ -23,7 +23,6 @@ from a1rt.betting import decimal_to_american
 from a1rt.models.simulation.books import BOOKS
 from a1rt.models.simulation.sports import rules
 from a1rt.models.simulation.views import BookMarket, GameView, WorldState
-from a1rt.models.simulation.world import World
 
 from .base import Emulator
 
@@ -68,14 +67,11 @@ class EspnEmulator(Emulator):
         self,
         sports: tuple[str, ...] = ("basketball_nba",),
         *,
-        worlds: dict[str, World] | None = None,
         odds_book: str | None = "draftkings",
         block_browsers: bool = True,
         **options: Any,
     ) -> None:
         super().__init__(sports, **options)
-        if worlds is not None:  # reuse Worlds whose seasons are already built
-            self.worlds = {sport: worlds[sport] for sport in sports}
         self.odds_book = odds_book
         self.block_browsers = block_browsers
         self.transform: Transform | None = None

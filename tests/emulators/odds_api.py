@@ -20,7 +20,6 @@ from aiohttp.typedefs import Handler
 from a1rt.betting import decimal_to_american
 from a1rt.models.simulation.books import BOOKS
 from a1rt.models.simulation.views import BookMarket, GameView, WorldState
-from a1rt.models.simulation.world import World
 
 from .base import Emulator
 
@@ -93,12 +92,9 @@ class OddsApiEmulator(Emulator):
         *,
         key: str = KEY,
         credits: int = 500,
-        worlds: dict[str, World] | None = None,
         **options: Any,
     ) -> None:
         super().__init__(sports, **options)
-        if worlds is not None:  # reuse Worlds whose seasons are already built
-            self.worlds = {sport: worlds[sport] for sport in sports}
         self.key = key
         self.remaining = credits
         self.used = 0

@@ -12,13 +12,12 @@ import uuid
 import zlib
 from collections import Counter, defaultdict
 from collections.abc import Callable
-from datetime import UTC, datetime
 from typing import Any
 
 from aiohttp import web
 
 from a1rt.models.simulation.views import GameView, PropQuote
-from tests.emulators.base import Emulator
+from tests.emulators.base import Emulator, alias, iso
 
 DATADOME = {
     "url": "https://geo.captcha-delivery.com/captcha/?initialCid=AHrlqAAAAAMA1QGvUmJwyYoAwpyjNg%3D"
@@ -124,8 +123,8 @@ class PrizePicksEmulator(Emulator):
     ) -> dict[str, Any]:
         attributes = {
             "adjusted_odds": None,
-            "board_time": _iso(game.commence_time - 86400),
-            "description": f"{_alias(game.away_team)}/{_alias(game.home_team)}",
+            "board_time": iso(game.commence_time - 86400),
+            "description": f"{alias(game.away_team)}/{alias(game.home_team)}",
             "flash_sale_line_score": None,
             "game_id": str(uuid.uuid5(uuid.NAMESPACE_URL, game.event_id)),
             "is_promo": False,
@@ -134,11 +133,11 @@ class PrizePicksEmulator(Emulator):
             "projection_type": "Single Stat",
             "rank": number,
             "refundable": True,
-            "start_time": _iso(game.commence_time),
+            "start_time": iso(game.commence_time),
             "stat_type": STAT_TYPES.get(quote.stat, quote.stat.title()),
             "status": "pre_game" if game.status == "scheduled" else "in_progress",
             "today": True,
-            "updated_at": _iso(quote.last_update),
+            "updated_at": iso(quote.last_update),
         }
         relationships = {
             "new_player": {"data": {"type": "new_player", "id": self.player_id(quote.player)}},
@@ -155,14 +154,6 @@ class PrizePicksEmulator(Emulator):
         attributes = {
             "combo": False, "display_name": quote.player, "name": quote.player,
             "league": "NBA", "league_id": int(league_id), "market": market,
-            "team": _alias(quote.team), "team_name": nickname, "position": "G",
+            "team": alias(quote.team), "team_name": nickname, "position": "G",
         }  # fmt: skip
         return {"type": "new_player", "id": self.player_id(quote.player), "attributes": attributes}
-
-
-def _alias(team: str) -> str:
-    return "".join(word[0] for word in team.split()).upper()[:3]
-
-
-def _iso(moment: float) -> str:
-    return datetime.fromtimestamp(int(moment), UTC).isoformat()

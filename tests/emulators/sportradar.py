@@ -19,7 +19,7 @@ from typing import Any
 from aiohttp import web
 
 from a1rt.models.simulation.views import GameView
-from tests.emulators.base import Emulator
+from tests.emulators.base import Emulator, alias, iso
 
 KEY = "sportradar-test-key-0123456789abcdef0123"
 EPL = {"id": "sr:competition:17", "name": "Premier League", "gender": "men"}
@@ -188,7 +188,7 @@ class SportradarEmulator(Emulator):
             "id": self.sr_id(game.event_id),
             "status": _us_status(game, sport),
             "coverage": "full",
-            "scheduled": _iso(game.commence_time),
+            "scheduled": iso(game.commence_time),
             "sr_id": f"sr:match:{zlib.crc32(game.event_id.encode())}",
             "home": _us_team(game.home_team, split_names),
             "away": _us_team(game.away_team, split_names),
@@ -236,12 +236,12 @@ class SportradarEmulator(Emulator):
 
     def _summaries(self, summaries: list[dict[str, Any]]) -> dict[str, Any]:
         summaries = self._spoil(summaries, soccer=True)
-        return {"generated_at": _iso(self.moment()), "summaries": summaries}
+        return {"generated_at": iso(self.moment()), "summaries": summaries}
 
     def _summary(self, game: GameView) -> dict[str, Any]:
         event = {
             "id": self.sr_id(game.event_id),
-            "start_time": _iso(game.commence_time),
+            "start_time": iso(game.commence_time),
             "start_time_confirmed": True,
             "sport_event_context": {
                 "sport": {"id": "sr:sport:1", "name": "Soccer"},
@@ -265,7 +265,7 @@ def _us_status(game: GameView, sport: str) -> str:
 
 
 def _us_team(full: str, split: bool) -> dict[str, Any]:
-    team = {"id": str(uuid.uuid5(uuid.NAMESPACE_URL, f"team/{full}")), "alias": _alias(full)}
+    team = {"id": str(uuid.uuid5(uuid.NAMESPACE_URL, f"team/{full}")), "alias": alias(full)}
     if not split:
         return {"name": full, **team}
     nickname = next((n for n in TWO_WORD_NAMES if full.endswith(n)), full.rsplit(" ", 1)[-1])
@@ -274,7 +274,7 @@ def _us_team(full: str, split: bool) -> dict[str, Any]:
 
 def _competitor(name: str, qualifier: str) -> dict[str, Any]:
     return {"id": f"sr:competitor:{zlib.crc32(name.encode()) % 100_000}", "name": name,
-            "abbreviation": _alias(name), "qualifier": qualifier}  # fmt: skip
+            "abbreviation": alias(name), "qualifier": qualifier}  # fmt: skip
 
 
 def _soccer_status(game: GameView) -> dict[str, Any]:
@@ -303,14 +303,6 @@ def _other_competition(day: str) -> dict[str, Any]:
         "competitors": [_competitor("Real Madrid", "home"), _competitor("Barcelona", "away")],
     }
     return {"sport_event": event, "sport_event_status": {"status": "not_started"}}
-
-
-def _alias(name: str) -> str:
-    return "".join(word[0] for word in name.split()).upper()[:3]
-
-
-def _iso(moment: float) -> str:
-    return datetime.fromtimestamp(int(moment), UTC).isoformat()
 
 
 def _date(moment: float, zone: timezone) -> str:

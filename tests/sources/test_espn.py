@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import random
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
@@ -12,60 +11,34 @@ import pytest
 from a1rt.messages import GameState, OddsUpdate
 from a1rt.metrics import Metrics
 from a1rt.models.simulation.world import World
-from a1rt.sources import (
-    RetryPolicy,
-    SourceAuthError,
-    SourceBadResponse,
-    SourceClient,
-    SourceConfig,
-    SourceConnectionError,
-    SourceError,
-    SourceRateLimited,
-    SourceRequestError,
-    SourceServerError,
-    SourceTimeout,
-    Timeouts,
-)
+from a1rt.sources import SourceAuthError, SourceClient, SourceError, SourceRequestError
 from a1rt.sources.espn import Espn, american_price, parse_scoreboard, seconds_left
-from actors import ManualClock
 from tests.emulators.base import Fault, FaultKind
 from tests.emulators.espn import EspnEmulator, event_id
+from tests.sources import providers_kit as kit
 
 pytestmark = pytest.mark.anyio
 
-SEED, SPEED, START = 11, 60.0, 1_800_000_000.0
+START = 1_800_000_000.0
 NOW = {"basketball_nba": START + 18 * 60, "soccer_epl": START + 30 * 60}  # some games live
-RETRY = RetryPolicy(attempts=3, base=0.01, cap=0.05, max_retry_after=30.0)
 RECEIVED = datetime(2025, 3, 15, 1, 0, tzinfo=UTC)
 
 
 @pytest.fixture(scope="module")
 def worlds() -> dict[str, World]:
-    """One World per sport for the module, its season built before any request times out."""
-    built = {sport: World(SEED, sport, START, SPEED) for sport in NOW}
-    for sport, world in built.items():
-        world.state_at(NOW[sport])
-    return built
+    return kit.built_worlds(NOW, start=START)
 
 
 @pytest.fixture
 async def emulator(anyio_backend: str, worlds: dict[str, World]) -> AsyncIterator[EspnEmulator]:
-    emu = EspnEmulator(tuple(NOW), seed=SEED, speed=SPEED, start=START, worlds=worlds)
+    emu = EspnEmulator(tuple(NOW), start=START, worlds=worlds)
     emu.now = NOW["basketball_nba"]
     async with emu:
         yield emu
 
 
-def make_client(
-    emu: EspnEmulator, *, metrics: Metrics | None = None, **options: Any
-) -> SourceClient:
-    config = SourceConfig.for_provider(
-        "espn", emu.url, retry=RETRY, rate=1000.0, burst=100,
-        timeouts=Timeouts(connect=1.0, read=0.3, total=3.0), **options,
-    )  # fmt: skip
-    return SourceClient(
-        config, metrics=metrics or Metrics(), clock=ManualClock(), rng=random.Random(3)
-    )
+def make_client(emu: EspnEmulator, **options: Any) -> SourceClient:
+    return kit.make_client("espn", emu.url, **options)
 
 
 async def poll(emu: EspnEmulator, sport: str = "basketball_nba", **options: Any) -> list[Any]:
@@ -135,26 +108,11 @@ async def test_espn_date_ranges_are_refused_with_espns_400(emulator: EspnEmulato
 # --- faults ------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(
-    ("kind", "expected"),
-    [
-        ("unauthorized", SourceAuthError),
-        ("forbidden", SourceAuthError),
-        ("unprocessable", SourceRequestError),
-        ("rate_limited", SourceRateLimited),
-        ("rate_limited_bare", SourceRateLimited),
-        ("server_error", SourceServerError),
-        ("slow", SourceTimeout),
-        ("truncated", SourceBadResponse),
-        ("garbage", SourceBadResponse),
-        ("html", SourceBadResponse),
-        ("down", SourceConnectionError),
-    ],
-)
+@pytest.mark.parametrize(("fault", "expected"), kit.fault_cases())
 async def test_espn_every_fault_raises_its_source_error(
-    emulator: EspnEmulator, kind: FaultKind, expected: type[SourceError]
+    emulator: EspnEmulator, fault: Fault, expected: type[SourceError]
 ) -> None:
-    emulator.fault = Fault(kind, delay=0.6)
+    emulator.fault = fault
     with pytest.raises(SourceError) as raised:
         await poll(emulator)
     assert type(raised.value) is expected
@@ -164,18 +122,14 @@ async def test_espn_every_fault_raises_its_source_error(
 async def test_espn_passing_faults_recover_through_retries(
     emulator: EspnEmulator, kind: FaultKind
 ) -> None:
-    emulator.fault = Fault(kind, delay=0.6, retry_after=0.5, times=2)
+    emulator.fault = Fault(kind, delay=kit.SLOW, retry_after=0.5, times=2)
     metrics = Metrics()
     messages = await poll(emulator, metrics=metrics)
     assert any(isinstance(m, GameState) for m in messages)
-    retries = metrics.registry.get_sample_value(
-        "a1rt_source_retries_total", {"source": "espn", "reason": _REASONS[kind]}
+    retries = kit.sample(
+        metrics, "a1rt_source_retries_total", "espn", reason=kit.RETRY_REASONS[kind]
     )
     assert retries is not None and retries >= 1
-
-
-_REASONS = {"rate_limited": "rate_limited", "server_error": "server_error", "slow": "timeout",
-            "down": "connection_error"}  # fmt: skip
 
 
 # --- malformed records -------------------------------------------------------------------------
@@ -202,12 +156,9 @@ async def test_espn_malformed_records_are_skipped_and_counted(emulator: EspnEmul
     async with make_client(emulator, metrics=metrics) as client:
         messages = await Espn(metrics=metrics).poll(client, "basketball_nba")
     assert len([m for m in messages if isinstance(m, GameState)]) == len(state.games) - 2
-    skipped = {
-        reason: metrics.registry.get_sample_value(
-            "a1rt_source_records_skipped_total", {"source": "espn", "reason": reason}
-        )
-        for reason in ("KeyError", "ValueError", "TypeError", "InvalidOddsError")
-    }
+    skipped = kit.skips(
+        metrics, "espn", ("KeyError", "ValueError", "TypeError", "InvalidOddsError")
+    )
     assert skipped == {"KeyError": 1.0, "ValueError": 1.0, "TypeError": 1.0,
                        "InvalidOddsError": 1.0}  # fmt: skip
 

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import random
 from collections.abc import AsyncIterator
-from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -15,19 +13,11 @@ from a1rt.metrics import Metrics
 from a1rt.models.simulation.world import World
 from a1rt.sources import (
     ApiKey,
-    RetryPolicy,
     SourceAuthError,
-    SourceBadResponse,
     SourceClient,
-    SourceConfig,
-    SourceConnectionError,
     SourceError,
     SourceQuotaExceeded,
-    SourceRateLimited,
     SourceRequestError,
-    SourceServerError,
-    SourceTimeout,
-    Timeouts,
 )
 from a1rt.sources.odds_api import (
     OddsApi,
@@ -37,52 +27,34 @@ from a1rt.sources.odds_api import (
     parse_odds_events,
     parse_scores,
 )
-from actors import ManualClock
 from tests.emulators.base import Fault, FaultKind
 from tests.emulators.odds_api import KEY, OddsApiEmulator, event_id, shown_price
+from tests.sources import providers_kit as kit
 
 pytestmark = pytest.mark.anyio
 
-SEED, SPEED, START = 11, 60.0, 1_800_000_000.0
+START = 1_800_000_000.0
 NOW = {"basketball_nba": START + 18 * 60, "soccer_epl": START + 30 * 60}  # some games live
-RETRY = RetryPolicy(attempts=3, base=0.01, cap=0.05, max_retry_after=30.0)
 RECEIVED = datetime(2027, 1, 15, 8, 0, tzinfo=UTC)
 
 
 @pytest.fixture(scope="module")
 def worlds() -> dict[str, World]:
-    """One World per sport for the module, its season built before any request times out."""
-    built = {sport: World(SEED, sport, START, SPEED) for sport in NOW}
-    for sport, world in built.items():
-        world.state_at(NOW[sport])
-    return built
+    return kit.built_worlds(NOW, start=START)
 
 
 @pytest.fixture
 async def emulator(anyio_backend: str, worlds: dict[str, World]) -> AsyncIterator[OddsApiEmulator]:
-    emu = OddsApiEmulator(tuple(NOW), seed=SEED, speed=SPEED, start=START, worlds=worlds)
+    emu = OddsApiEmulator(tuple(NOW), start=START, worlds=worlds)
     emu.now = NOW["basketball_nba"]
     async with emu:
         yield emu
 
 
 def make_client(
-    emu: OddsApiEmulator,
-    *,
-    key: str | None = KEY,
-    metrics: Metrics | None = None,
-    placed: ApiKey | None = None,
-    **options: Any,
+    emu: OddsApiEmulator, *, key: str | ApiKey | None = KEY, **options: Any
 ) -> SourceClient:
-    config = SourceConfig.for_provider(
-        "odds_api", emu.url, api_key=key, retry=RETRY, rate=1000.0, burst=100,
-        timeouts=Timeouts(connect=1.0, read=0.3, total=3.0), **options,
-    )  # fmt: skip
-    if placed is not None:
-        config = replace(config, api_key=placed)
-    return SourceClient(
-        config, metrics=metrics or Metrics(), clock=ManualClock(), rng=random.Random(3)
-    )
+    return kit.make_client("odds_api", emu.url, api_key=key, **options)
 
 
 async def poll(emu: OddsApiEmulator, sport: str = "basketball_nba", **options: Any) -> list[Any]:
@@ -187,30 +159,15 @@ async def test_odds_api_refusals_carry_the_providers_error_code(
 
 
 async def test_odds_api_accepts_the_key_as_api_key_too(emulator: OddsApiEmulator) -> None:
-    messages = await poll(emulator, placed=ApiKey(KEY, "query", "api_key"))
+    messages = await poll(emulator, key=ApiKey(KEY, "query", "api_key"))
     assert any(isinstance(m, OddsUpdate) for m in messages)
 
 
-@pytest.mark.parametrize(
-    ("kind", "expected"),
-    [
-        ("unauthorized", SourceAuthError),
-        ("forbidden", SourceAuthError),
-        ("unprocessable", SourceRequestError),
-        ("rate_limited", SourceRateLimited),
-        ("rate_limited_bare", SourceRateLimited),
-        ("server_error", SourceServerError),
-        ("slow", SourceTimeout),
-        ("truncated", SourceBadResponse),
-        ("garbage", SourceBadResponse),
-        ("html", SourceBadResponse),
-        ("down", SourceConnectionError),
-    ],
-)
+@pytest.mark.parametrize(("fault", "expected"), kit.fault_cases())
 async def test_odds_api_every_fault_raises_its_source_error(
-    emulator: OddsApiEmulator, kind: FaultKind, expected: type[SourceError]
+    emulator: OddsApiEmulator, fault: Fault, expected: type[SourceError]
 ) -> None:
-    emulator.fault = Fault(kind, delay=0.6)
+    emulator.fault = fault
     with pytest.raises(SourceError) as raised:
         await poll(emulator)
     assert type(raised.value) is expected
@@ -220,19 +177,15 @@ async def test_odds_api_every_fault_raises_its_source_error(
 async def test_odds_api_passing_faults_recover_through_retries(
     emulator: OddsApiEmulator, kind: FaultKind
 ) -> None:
-    emulator.fault = Fault(kind, delay=0.6, retry_after=0.5, times=2)
+    emulator.fault = Fault(kind, delay=kit.SLOW, retry_after=0.5, times=2)
     metrics = Metrics()
     messages = await poll(emulator, metrics=metrics)
     assert any(isinstance(m, GameState) for m in messages)
     assert any(isinstance(m, OddsUpdate) for m in messages)
-    retried = metrics.registry.get_sample_value(
-        "a1rt_source_retries_total", {"source": "odds_api", "reason": _REASONS[kind]}
+    retried = kit.sample(
+        metrics, "a1rt_source_retries_total", "odds_api", reason=kit.RETRY_REASONS[kind]
     )
     assert retried == 2
-
-
-_REASONS = {"rate_limited": "rate_limited", "rate_limited_bare": "rate_limited",
-            "server_error": "server_error", "slow": "timeout"}  # fmt: skip
 
 
 async def test_odds_api_error_answers_carry_the_quota_headers(emulator: OddsApiEmulator) -> None:
@@ -271,12 +224,9 @@ async def test_odds_api_malformed_records_are_skipped_and_counted(
     lost = sum(m.event_id in (first, second) for m in state.markets) + 1
     assert len(odds) == len(state.markets) - lost
     assert len([m for m in messages if isinstance(m, GameState)]) == len(state.games)
-    skipped = {
-        reason: metrics.registry.get_sample_value(
-            "a1rt_source_records_skipped_total", {"source": "odds_api", "reason": reason}
-        )
-        for reason in ("KeyError", "ValueError", "TypeError", "InvalidOddsError")
-    }
+    skipped = kit.skips(
+        metrics, "odds_api", ("KeyError", "ValueError", "TypeError", "InvalidOddsError")
+    )
     assert skipped == {"KeyError": 1.0, "ValueError": 2.0, "TypeError": 2.0,
                        "InvalidOddsError": None}  # fmt: skip
 

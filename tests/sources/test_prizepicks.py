@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
-import random
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
@@ -12,60 +10,35 @@ import pytest
 
 from a1rt.messages import PropLine, SourceMessage
 from a1rt.metrics import Metrics
-from a1rt.sources import (
-    RetryPolicy,
-    SourceAuthError,
-    SourceBadResponse,
-    SourceClient,
-    SourceConfig,
-    SourceConnectionError,
-    SourceError,
-    SourceRateLimited,
-    SourceRequestError,
-    SourceServerError,
-    SourceTimeout,
-    Timeouts,
-)
+from a1rt.models.simulation.world import World
+from a1rt.sources import SourceAuthError, SourceClient, SourceError, Timeouts
 from a1rt.sources.prizepicks import PrizePicks, parse_projections, stat_key
-from actors import ManualClock
 from tests.emulators.base import Fault
 from tests.emulators.prizepicks import PrizePicksEmulator
+from tests.sources import providers_kit as kit
 
 START = datetime(2026, 12, 1, 17, tzinfo=UTC).timestamp()
-RETRY = RetryPolicy(attempts=3, base=0.5, cap=4.0, max_retry_after=30.0)
+TIMEOUTS = Timeouts(connect=1.0, read=0.5, total=3.0)
 NOW = datetime(2023, 12, 28, 20, 5, tzinfo=UTC)
-SKIP_REASONS = ("KeyError", "TypeError", "ValueError", "AttributeError", "NotAList")
 
 
 @pytest.fixture(scope="module")
-def world() -> PrizePicksEmulator:
-    """One emulator (one NBA World, built here) for the module; each test starts its server."""
-    emulator = PrizePicksEmulator(("basketball_nba",), start=START)
-    emulator.worlds["basketball_nba"].state_at(START)
-    return emulator
+def worlds() -> dict[str, World]:
+    return kit.built_worlds({"basketball_nba": START}, start=START)
 
 
 @pytest.fixture
-async def emulator(anyio_backend: str, world: PrizePicksEmulator) -> AsyncIterator[Any]:
-    world.fault, world.corrupt, world.now = None, 0, START
-    world.inactive.clear()
-    world.hits.clear()
-    async with world:
-        yield world
+async def emulator(
+    anyio_backend: str, worlds: dict[str, World]
+) -> AsyncIterator[PrizePicksEmulator]:
+    emu = PrizePicksEmulator(("basketball_nba",), start=START, worlds=worlds)
+    emu.now = START
+    async with emu:
+        yield emu
 
 
-def client_for(emu: PrizePicksEmulator, metrics: Metrics | None = None, **overrides: Any) -> Any:
-    settings: dict[str, Any] = {
-        "retry": RETRY, "timeouts": Timeouts(connect=1.0, read=0.5, total=3.0),
-        "rate": 1000.0, "burst": 100,
-    }  # fmt: skip
-    config = SourceConfig.for_provider("prizepicks", emu.url, **settings)
-    return SourceClient(
-        dataclasses.replace(config, **overrides),
-        metrics=metrics if metrics is not None else Metrics(),
-        clock=ManualClock(),
-        rng=random.Random(3),
-    )
+def client_for(emu: PrizePicksEmulator, metrics: Metrics | None = None) -> SourceClient:
+    return kit.make_client("prizepicks", emu.url, metrics=metrics, timeouts=TIMEOUTS)
 
 
 async def poll(
@@ -78,16 +51,6 @@ async def poll(
     provider = provider if provider is not None else PrizePicks(metrics=metrics)
     async with client_for(emu, metrics) as client:
         return await provider.poll(client, sport)
-
-
-def skipped(metrics: Metrics) -> float:
-    values = (
-        metrics.registry.get_sample_value(
-            "a1rt_source_records_skipped_total", {"source": "prizepicks", "reason": reason}
-        )
-        for reason in SKIP_REASONS
-    )
-    return sum(value or 0.0 for value in values)
 
 
 # --- against the emulator ----------------------------------------------------------------------
@@ -149,22 +112,8 @@ async def test_prizepicks_pages_through_the_board(emulator: PrizePicksEmulator) 
 
 @pytest.mark.anyio
 @pytest.mark.parametrize(
-    ("fault", "raised"),
-    [
-        (Fault("unauthorized"), SourceAuthError),
-        (Fault("forbidden"), SourceAuthError),  # 403 with DataDome's captcha body
-        (Fault("forbidden", status=200), SourceAuthError),  # the same body with 200
-        (Fault("unprocessable"), SourceRequestError),
-        (Fault("rate_limited"), SourceRateLimited),
-        (Fault("rate_limited_bare"), SourceRateLimited),
-        (Fault("server_error"), SourceServerError),
-        (Fault("slow", delay=1.0), SourceTimeout),
-        (Fault("truncated"), SourceBadResponse),
-        (Fault("garbage"), SourceBadResponse),
-        (Fault("html"), SourceBadResponse),
-        (Fault("down"), SourceConnectionError),
-    ],
-    ids=lambda value: value.kind if isinstance(value, Fault) else value.__name__,
+    ("fault", "raised"),  # "forbidden" is DataDome's captcha body with 403, or with 200
+    kit.fault_cases((Fault("forbidden", status=200), SourceAuthError), delay=1.0),
 )
 async def test_prizepicks_faults_raise_the_right_source_error(
     emulator: PrizePicksEmulator, fault: Fault, raised: type[SourceError]
@@ -204,7 +153,7 @@ async def test_prizepicks_malformed_projections_are_skipped_and_counted(
     emulator.corrupt = 4
     lines = await poll(emulator, metrics=metrics)
     assert len(lines) == len(emulator.board("basketball_nba")) - 4
-    assert skipped(metrics) == 4.0
+    assert kit.skipped(metrics, "prizepicks") == 4.0
 
 
 # --- the parser on hand-written payloads -------------------------------------------------------

@@ -30,7 +30,6 @@ from a1rt.sources import (
     SourceAuthError,
     SourceBadResponse,
     SourceClient,
-    SourceConfig,
     SourceConnectionError,
     SourceError,
     SourceQuotaExceeded,
@@ -43,10 +42,11 @@ from a1rt.sources import (
     Timeouts,
 )
 from actors import ManualClock
+from tests.sources import providers_kit as kit
 
 KEY = "s3cret-key-0123456789"
 SEED = 5
-RETRY = RetryPolicy(attempts=3, base=0.5, cap=4.0, max_retry_after=30.0)
+RETRY = kit.RETRY
 ODDS = [
     {
         "id": "7f0348f75d9f3d3bda52be5a73ea3f7b", "sport_key": "basketball_nba",
@@ -177,33 +177,12 @@ async def provider(anyio_backend: str) -> AsyncIterator[FakeProvider]:
         fake.release.set()
 
 
-def make_client(
-    base_url: str,
-    source: str = "odds_api",
-    *,
-    clock: ManualClock | None = None,
-    metrics: Metrics | None = None,
-    health: HealthRegistry | None = None,
-    cache: MemoryCache | RedisCache | None = None,
-    **overrides: Any,
-) -> SourceClient:
-    settings: dict[str, Any] = {
-        "retry": RETRY, "timeouts": Timeouts(connect=1.0, read=0.3, total=3.0),
-        "rate": 1000.0, "burst": 100,
-    }  # fmt: skip
-    config = SourceConfig.for_provider(source, base_url, api_key=KEY, **{**settings, **overrides})
-    return SourceClient(
-        config,
-        metrics=metrics if metrics is not None else Metrics(),
-        clock=clock if clock is not None else ManualClock(),
-        rng=random.Random(SEED),
-        health=health,
-        cache=cache,
-    )
+def make_client(base_url: str, source: str = "odds_api", **options: Any) -> SourceClient:
+    return kit.make_client(source, base_url, api_key=KEY, seed=SEED, **options)
 
 
 def value(metrics: Metrics, name: str, **labels: str) -> float | None:
-    return metrics.registry.get_sample_value(name, {"source": "odds_api", **labels})
+    return kit.sample(metrics, name, "odds_api", **labels)
 
 
 def expected_backoffs(count: int) -> list[float]:

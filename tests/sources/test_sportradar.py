@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
-import random
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
@@ -12,19 +10,14 @@ import pytest
 
 from a1rt.messages import GameState, SourceMessage
 from a1rt.metrics import Metrics
+from a1rt.models.simulation.world import World
 from a1rt.sources import (
     ApiKey,
-    RetryPolicy,
     SourceAuthError,
-    SourceBadResponse,
     SourceClient,
-    SourceConfig,
-    SourceConnectionError,
     SourceError,
     SourceRateLimited,
-    SourceRequestError,
     SourceServerError,
-    SourceTimeout,
     Timeouts,
     sportradar,
 )
@@ -35,62 +28,50 @@ from a1rt.sources.sportradar import (
     parse_schedule,
     parse_soccer_summaries,
 )
-from actors import ManualClock
 from tests.emulators.base import Fault
 from tests.emulators.sportradar import KEY, SportradarEmulator
+from tests.sources import providers_kit as kit
 
 START = datetime(2026, 12, 1, 17, tzinfo=UTC).timestamp()  # noon on the US east coast
 SPORTS = ("basketball_nba", "americanfootball_nfl", "soccer_epl")
-RETRY = RetryPolicy(attempts=3, base=0.5, cap=4.0, max_retry_after=30.0)
+TIMEOUTS = Timeouts(connect=1.0, read=0.5, total=3.0)
 NOW = datetime(2024, 10, 22, 23, 0, tzinfo=UTC)
-MOMENTS: dict[str, float] = {}
-SKIP_REASONS = ("KeyError", "TypeError", "ValueError", "AttributeError", "NotAList")
+MOMENTS: dict[str, float] = {}  # by sport: the moment live_moment found
 
 
 @pytest.fixture(scope="module")
-def world() -> SportradarEmulator:
-    """One emulator (and one World per sport, built here) for the module; each test starts its
-    server."""
-    emulator = SportradarEmulator(SPORTS, start=START)
-    for sport in SPORTS:
-        live_moment(emulator, sport)
-    return emulator
+def worlds() -> dict[str, World]:
+    """One World per sport for the module, built here up to its live moment."""
+    built = {sport: World(kit.SEED, sport, START, kit.SPEED) for sport in SPORTS}
+    for sport, world in built.items():
+        MOMENTS[sport] = live_moment(world, sport)
+    return built
 
 
-def live_moment(emu: SportradarEmulator, sport: str) -> float:
+def live_moment(world: World, sport: str) -> float:
     """The first moment (10 s steps) with a game in progress that has a score on the board."""
-    if sport in MOMENTS:
-        return MOMENTS[sport]
     for step in range(0, 6 * 3600, 10):
         moment = START + step
-        games = emu.worlds[sport].state_at(moment).games
+        games = world.state_at(moment).games
         if any(g.status == "in_progress" and g.home_score + g.away_score > 0 for g in games):
-            MOMENTS[sport] = moment
             return moment
     raise AssertionError(f"no live {sport} game in six hours")
 
 
 @pytest.fixture
-async def emulator(anyio_backend: str, world: SportradarEmulator) -> AsyncIterator[Any]:
-    world.fault, world.corrupt, world.qps_limit, world.last_request = None, 0, None, None
-    world.hits.clear()
-    world.now = live_moment(world, "basketball_nba")
-    async with world:
-        yield world
+async def emulator(
+    anyio_backend: str, worlds: dict[str, World]
+) -> AsyncIterator[SportradarEmulator]:
+    emu = SportradarEmulator(SPORTS, start=START, worlds=worlds)
+    emu.now = MOMENTS["basketball_nba"]
+    async with emu:
+        yield emu
 
 
-def client_for(emu: SportradarEmulator, metrics: Metrics | None = None, **overrides: Any) -> Any:
-    settings: dict[str, Any] = {
-        "retry": RETRY, "timeouts": Timeouts(connect=1.0, read=0.5, total=3.0),
-        "rate": 1000.0, "burst": 100,
-    }  # fmt: skip
-    config = SourceConfig.for_provider("sportradar", emu.url, api_key=KEY, **settings)
-    return SourceClient(
-        dataclasses.replace(config, **overrides),
-        metrics=metrics if metrics is not None else Metrics(),
-        clock=ManualClock(),
-        rng=random.Random(3),
-    )
+def client_for(
+    emu: SportradarEmulator, *, api_key: str | ApiKey = KEY, **options: Any
+) -> SourceClient:
+    return kit.make_client("sportradar", emu.url, api_key=api_key, timeouts=TIMEOUTS, **options)
 
 
 async def poll(
@@ -99,23 +80,13 @@ async def poll(
     *,
     metrics: Metrics | None = None,
     level: Any = "trial",
-    **overrides: Any,
+    **options: Any,
 ) -> list[SourceMessage]:
     provider = Sportradar(
         level, metrics=metrics, clock=lambda: datetime.fromtimestamp(emu.moment(), UTC)
     )
-    async with client_for(emu, metrics, **overrides) as client:
+    async with client_for(emu, metrics=metrics, **options) as client:
         return await provider.poll(client, sport)
-
-
-def skipped(metrics: Metrics) -> float:
-    values = (
-        metrics.registry.get_sample_value(
-            "a1rt_source_records_skipped_total", {"source": "sportradar", "reason": reason}
-        )
-        for reason in SKIP_REASONS
-    )
-    return sum(value or 0.0 for value in values)
 
 
 # --- against the emulator ----------------------------------------------------------------------
@@ -126,7 +97,7 @@ def skipped(metrics: Metrics) -> float:
 async def test_sportradar_poll_reports_the_worlds_games(
     emulator: SportradarEmulator, sport: str
 ) -> None:
-    emulator.now = live_moment(emulator, sport)
+    emulator.now = MOMENTS[sport]
     messages = await poll(emulator, sport)
     world = {emulator.sr_id(game.event_id): game for game in emulator.state(sport).games}
     got = {message.event_id.removeprefix("sportradar:"): message for message in messages}
@@ -153,21 +124,7 @@ async def test_sportradar_poll_reports_the_worlds_games(
 @pytest.mark.anyio
 @pytest.mark.parametrize(
     ("fault", "raised"),
-    [
-        (Fault("unauthorized"), SourceAuthError),
-        (Fault("forbidden"), SourceAuthError),
-        (Fault("unprocessable"), SourceRequestError),
-        (Fault("rate_limited"), SourceRateLimited),
-        (Fault("rate_limited_bare"), SourceRateLimited),
-        (Fault("server_error"), SourceServerError),
-        (Fault("server_error", status=503), SourceServerError),
-        (Fault("slow", delay=1.0), SourceTimeout),
-        (Fault("truncated"), SourceBadResponse),
-        (Fault("garbage"), SourceBadResponse),
-        (Fault("html"), SourceBadResponse),
-        (Fault("down"), SourceConnectionError),
-    ],
-    ids=lambda value: value.kind if isinstance(value, Fault) else value.__name__,
+    kit.fault_cases((Fault("server_error", status=503), SourceServerError), delay=1.0),
 )
 async def test_sportradar_faults_raise_the_right_source_error(
     emulator: SportradarEmulator, fault: Fault, raised: type[SourceError]
@@ -224,7 +181,7 @@ async def test_sportradar_soccer_pages_through_the_daily_summaries(
     emulator: SportradarEmulator, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(sportradar, "SOCCER_PAGE", 4)
-    emulator.now = live_moment(emulator, "soccer_epl")
+    emulator.now = MOMENTS["soccer_epl"]
     games = emulator.state("soccer_epl").games
     messages = await poll(emulator, "soccer_epl")
     assert len(messages) == len(games)
@@ -240,7 +197,7 @@ async def test_sportradar_malformed_records_are_skipped_and_counted(
     emulator.corrupt = 4
     messages = await poll(emulator, metrics=metrics)
     assert len(messages) == len(emulator.state("basketball_nba").games) - 4
-    assert skipped(metrics) == 4.0
+    assert kit.skipped(metrics, "sportradar") == 4.0
 
 
 # --- the parsers on hand-written payloads ------------------------------------------------------
