@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 from typing import NoReturn
 
 import anyio
@@ -42,6 +43,11 @@ def _parser() -> _Parser:
     commands.add_parser("migrate", help="apply pending database migrations and create partitions")
     cleanup = commands.add_parser("cleanup", help="drop daily partitions past the retention")
     cleanup.add_argument("--keep-days", type=int, default=30, help="days to keep (default 30)")
+    backup = commands.add_parser("backup", help="pg_dump the database (custom format)")
+    backup.add_argument(
+        "--output", type=Path, metavar="PATH",
+        help="archive file, or directory for it (default A1RT_DATA_DIR/backups/)",
+    )  # fmt: skip
     return parser
 
 
@@ -61,6 +67,12 @@ def _run(args: argparse.Namespace) -> int:
         return _train(settings, args)
     if args.command == "evaluate":
         return _evaluate(settings, args)
+    if args.command == "backup":
+        from .store import backup
+
+        path = anyio.run(backup, settings, args.output)
+        print(f"backup written to {path} ({path.stat().st_size} bytes)")  # noqa: T201
+        return 0
     if args.command in ("migrate", "cleanup"):
         lines = anyio.run(_storage_command, settings, args)
         for line in lines:

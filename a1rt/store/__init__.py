@@ -3,7 +3,9 @@ the embedded default server, and the persister actor that writes the pipeline's 
 
 Entry points for the CLI and the runtime are plain async functions (`migrate`,
 `ensure_partitions`, `drop_expired_partitions`), the `database_conninfo` context manager
-(A1RT_DATABASE_URL or an embedded server) and the `Persister` actor.
+(A1RT_DATABASE_URL or an embedded server), the `Persister` actor, and the `Ledger` (bets,
+settlement on final results, closing line value, model performance) beside it; `backup` is
+`a1rt backup`.
 """
 
 from __future__ import annotations
@@ -18,31 +20,44 @@ from ._exceptions import (
     MigrationError,
     StoreError,
 )
+from .backup import backup
+from .bets import BetConflict, BetQuery, NewBet, bet_problems
 from .config import PersisterConfig
 from .embedded import EmbeddedPostgres, database_conninfo
 from .health import COMPONENT as HEALTH_COMPONENT
 from .journal import Journal
+from .ledger import Ledger, LedgerConfig
 from .migrations import Migration, load_migrations, migrate
 from .partitions import drop_expired_partitions, ensure_partitions, partition_name
 from .persister import Flush, Persister, PersisterMessage
 from .records import AlertRecord, OpportunityRecord
+from .results import EventResult, result_of
 from .rows import Persistable
+from .settlement import RESULTS, Grade, settle
 from .tables import PARTITIONED_TABLES, WRITTEN_TABLES, Table
 
 __all__ = [
     "HEALTH_COMPONENT",
     "PARTITIONED_TABLES",
+    "RESULTS",
     "WRITTEN_TABLES",
     "AlertRecord",
+    "BetConflict",
+    "BetQuery",
     "DatabaseUnavailable",
     "EmbeddedPostgres",
     "EmbeddedServerError",
+    "EventResult",
     "Flush",
+    "Grade",
     "Journal",
     "JournalError",
+    "Ledger",
+    "LedgerConfig",
     "Migration",
     "MigrationChanged",
     "MigrationError",
+    "NewBet",
     "OpportunityRecord",
     "Persistable",
     "Persister",
@@ -50,6 +65,8 @@ __all__ = [
     "PersisterMessage",
     "StoreError",
     "Table",
+    "backup",
+    "bet_problems",
     "configure_connection",
     "database_conninfo",
     "drop_expired_partitions",
@@ -58,4 +75,6 @@ __all__ = [
     "migrate",
     "normalize_conninfo",
     "partition_name",
+    "result_of",
+    "settle",
 ]

@@ -1,6 +1,6 @@
 """Messages to table rows, in each table's COPY column order.
 
-Rows carry only str, float, datetime and None (JSONB columns as JSON text), so the journal can
+Rows carry only str, int, float, datetime and None (JSONB columns as JSON text), so the journal can
 store them as they are. Naive datetimes are taken to be UTC (a1rt's messages are always aware;
 this keeps a stray naive one from being read in the server's time zone). Rows without an id of
 their own (odds snapshots, feature vectors) get a digest of what identifies them, so the same
@@ -16,8 +16,10 @@ import msgspec
 
 from ..messages import FeatureVector, OddsUpdate, Prediction
 from .records import AlertRecord, OpportunityRecord
+from .results import EventResult
 from .tables import (
     BETTING_OPPORTUNITIES,
+    EVENT_RESULTS,
     FEATURE_STORE,
     ODDS_SNAPSHOTS,
     PREDICTIONS,
@@ -25,8 +27,10 @@ from .tables import (
     Table,
 )
 
-Persistable = Prediction | OddsUpdate | FeatureVector | OpportunityRecord | AlertRecord
-Value = str | float | datetime | None
+Persistable = (
+    Prediction | OddsUpdate | FeatureVector | OpportunityRecord | AlertRecord | EventResult
+)
+Value = str | int | float | datetime | None
 Row = tuple[Value, ...]
 
 _json = msgspec.json.Encoder()
@@ -45,6 +49,8 @@ def to_row(message: Persistable) -> tuple[Table, Row]:
             return BETTING_OPPORTUNITIES, opportunity_row(message)
         case AlertRecord():
             return SYSTEM_ALERTS, alert_row(message)
+        case EventResult():
+            return EVENT_RESULTS, result_row(message)
     raise TypeError(f"cannot store a {type(message).__name__}")
 
 
@@ -85,6 +91,13 @@ def alert_row(a: AlertRecord) -> Row:
     return (
         a.alert_id, _utc(a.raised_at), a.severity, a.kind, a.message, a.event_id,
         _json.encode(a.details).decode(),
+    )  # fmt: skip
+
+
+def result_row(r: EventResult) -> Row:
+    return (
+        r.event_id, r.sport, r.home_team, r.away_team, r.home_score, r.away_score, r.status,
+        _utc(r.commence_time), _utc(r.final_at), r.source,
     )  # fmt: skip
 
 

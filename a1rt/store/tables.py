@@ -70,6 +70,18 @@ SYSTEM_ALERTS = Table(
     key=("alert_id",),
 )
 
-WRITTEN_TABLES = (PREDICTIONS, ODDS_SNAPSHOTS, FEATURE_STORE, BETTING_OPPORTUNITIES, SYSTEM_ALERTS)
+EVENT_RESULTS = Table(
+    "event_results",
+    ("event_id", "sport", "home_team", "away_team", "home_score", "away_score", "status",
+     "commence_time", "final_at", "source"),
+    ("text", "text", "text", "text", "integer", "integer", "text", "timestamptz", "timestamptz",
+     "text"),
+    key=("event_id",),
+)  # fmt: skip
+
+WRITTEN_TABLES = (
+    PREDICTIONS, ODDS_SNAPSHOTS, FEATURE_STORE, BETTING_OPPORTUNITIES, SYSTEM_ALERTS,
+    EVENT_RESULTS,
+)  # fmt: skip
 TABLES_BY_NAME = {table.name: table for table in WRITTEN_TABLES}
 PARTITIONED_TABLES = tuple(t for t in WRITTEN_TABLES if t.partitioned_by is not None)

@@ -44,6 +44,7 @@ TABLES = {
     "system_alerts",
     "bet_history",
     "api_keys",
+    "event_results",
 }
 
 
