@@ -61,6 +61,25 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     cors_origins: tuple[str, ...] = ()
     shutdown_timeout: Annotated[float, Meta(gt=0, le=60)] = 8.0
     model_poll_interval: Positive = 2.0
+    # The alert engine: value bets, arbitrage, middles, steam and system alerts.
+    value_min_edge: Annotated[float, Meta(ge=0, lt=1)] = 0.02  # p - 1/D a value bet must beat
+    kelly_fraction: Annotated[float, Meta(gt=0, le=1)] = 0.25  # of the full Kelly stake
+    stale_price_age: Positive = 60.0  # seconds since a price was last seen before it is unused
+    middle_min_ev: float = 0.0  # expected profit of a middle's pair (two units) to report it
+    sharp_book: str = "pinnacle"  # the book whose moves are steam
+    steam_threshold: Annotated[float, Meta(gt=0, lt=1)] = 0.03  # devigged probability points
+    steam_points: Annotated[float, Meta(ge=0)] = 1.0  # line move (spreads/totals); 0: off
+    steam_window: Positive = 300.0  # seconds
+    alert_cooldown: Annotated[float, Meta(ge=0)] = 300.0  # before a resolved alert re-raises
+    alert_check_interval: Positive = 5.0  # seconds between system checks
+    alert_max_lag: Positive = 60.0  # a source's data lag (seconds) above this alerts
+    alert_restart_limit: Annotated[int, Meta(ge=0)] = 3  # restarts of one actor per window
+    alert_restart_window: Positive = 300.0
+    drift_window: Annotated[int, Meta(ge=1)] = 200  # finished events in the live log loss
+    drift_min_samples: Annotated[int, Meta(ge=1)] = 30
+    drift_tolerance: Positive = 0.15  # live log loss this much above the evaluation's alerts
+    latency_p99_target: Positive = 0.05  # seconds, one ensemble call
+    disk_min_free: Annotated[float, Meta(ge=0, lt=1)] = 0.05  # share of the data disk
 
     def __post_init__(self) -> None:
         unknown = [s for s in self.sources if s not in KNOWN_SOURCES]

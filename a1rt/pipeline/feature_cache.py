@@ -118,6 +118,7 @@ class FeatureCache(Actor[FeedMessage, None]):
         *,
         store: Callable[[OddsUpdate | FeatureVector], None] | None = None,
         on_final: Callable[[GameState], None] | None = None,
+        publish: Callable[[object], None] | None = None,
         capacity: int = 20_000,
     ) -> None:
         super().__init__(
@@ -128,6 +129,7 @@ class FeatureCache(Actor[FeedMessage, None]):
         self._predict = predict
         self._store = store  # odds snapshots and feature vectors, under the event's id
         self._on_final = on_final  # each game's final score, once, under the event's id
+        self._publish = publish  # every game, odds and prop applied, under the event's id
         self.events: dict[str, LiveEvent] = {}
         self._aliases: dict[str, str] = {}  # provider event id -> event id
         self._by_teams: dict[tuple[str, str, str], list[str]] = {}
@@ -189,17 +191,25 @@ class FeatureCache(Actor[FeedMessage, None]):
                     message
                 )
                 event.updated_at = message.received_at
+                self._emit(message, event)
             return event
         event = self._match(message)
         if isinstance(message, GameState):
             event.games[message.source] = message
+            self._emit(message, event)
         else:
             path = event.odds.setdefault((message.book, message.market), deque(maxlen=ODDS_PATH))
             path.append(message)
+            self._emit(message, event)
             if self._store is not None:
                 self._store(msgspec.structs.replace(message, event_id=event.event_id))
         event.updated_at = message.received_at
         return event
+
+    def _emit(self, message: SourceMessage, event: LiveEvent) -> None:
+        """Hand an applied message to the publisher, re-keyed to the event (never waits)."""
+        if self._publish is not None:
+            self._publish(msgspec.structs.replace(message, event_id=event.event_id))
 
     def _match(self, message: GameState | OddsUpdate) -> LiveEvent:
         known = self.find(message.event_id)

@@ -20,13 +20,16 @@ from ..config import Settings
 from ..errors import StartupError
 from ..health import HealthRegistry, Status
 from ..logs import get_logger
-from ..messages import Prediction
+from ..messages import GameState, OddsUpdate, Prediction
 from ..metrics import Metrics
 from ..models import ModelRegistry
-from ..store import Persistable, Persister
+from ..store import Ledger, Persistable, Persister, result_of
+from .alert_engine import AlertEngine
 from .feature_cache import FeatureCache
+from .hub import Hub
 from .model_watcher import ModelWatcher
 from .predictor import Predictor
+from .publisher import Publisher
 from .source_status import SourceBoard
 from .sources_setup import build_pollers
 from .tree import build_tree
@@ -51,10 +54,24 @@ class Runtime:
             if conninfo is None
             else Persister(conninfo, settings.data_dir, health=self.health, metrics=self.metrics)
         )
+        # Bets, settlement on final results, model performance: its own pool, beside storage.
+        self.ledger = None if conninfo is None else Ledger(conninfo, registry=self.metrics.registry)
+        self.hub = Hub(metrics=self.metrics)  # the websocket stream's channels
+        self.publisher = Publisher(self.hub, self.metrics)
         self.predictor = Predictor(self.models, self.metrics, sink=self._made)
         self.board = SourceBoard(settings.sources, self.metrics, max_age=settings.source_max_age)
+        self.alert_engine = AlertEngine(
+            settings, board=self.board, actor_stats=self.actor_stats, models=self.models,
+            metrics=self.metrics, store=self._keep, publish=self.publisher.offer,
+        )  # fmt: skip
         self.feature_cache = FeatureCache(
-            self.models, self.board, self.metrics, predict=self.predictor.tell, store=self._keep
+            self.models,
+            self.board,
+            self.metrics,
+            predict=self.predictor.tell,
+            store=self._keep,
+            publish=self.publisher.offer,
+            on_final=self._final,
         )
         self.pollers = (
             build_pollers(settings, self.board, self.feature_cache.tell, self.metrics, self.health)
@@ -64,10 +81,14 @@ class Runtime:
         self.model_watcher = ModelWatcher(
             self.models, self.health, self.metrics, interval=settings.model_poll_interval
         )
-        io = [] if self.persister is None else [ChildSpec(self.persister, shutdown=6.0)]
+        io: list[Publisher | ChildSpec] = [self.publisher]
+        if self.persister is not None:
+            io.append(ChildSpec(self.persister, shutdown=6.0))
+        if self.ledger is not None:
+            io.append(ChildSpec(self.ledger, shutdown=3.0))
         self.tree: Supervisor = build_tree(
             io=io,
-            pipeline=[self.feature_cache, self.predictor, self.model_watcher],
+            pipeline=[self.feature_cache, self.predictor, self.alert_engine, self.model_watcher],
             sources=self.pollers,
         )
         self.fatal: BaseException | None = None
@@ -78,6 +99,8 @@ class Runtime:
 
     def _keep(self, row: Persistable) -> None:
         """Hand a row to the persister without waiting (a full mailbox counts the drop)."""
+        if isinstance(row, OddsUpdate):
+            self.alert_engine.offer(row)  # the odds path, under the canonical event id
         if self.persister is None:
             return
         try:
@@ -85,11 +108,22 @@ class Runtime:
         except (MailboxFull, MailboxClosed):
             pass
 
+    def _final(self, game: GameState) -> None:
+        """A game went final: its result stored (durably, by the persister) and handed to the
+        ledger, which settles the event's bets; neither waits for the database."""
+        result = result_of(game)
+        self._keep(result)
+        self.alert_engine.offer(game)  # live log loss for drift; the event's odds forgotten
+        if self.ledger is not None:
+            self.ledger.result_nowait(result)
+
     def _made(self, prediction: Prediction) -> None:
-        """Every prediction: stored, and an event's one back to the feature cache. Neither
-        ever makes the predictor wait (a full mailbox counts the drop)."""
+        """Every prediction: stored, and an event's one published and back to the feature
+        cache. None of it ever makes the predictor wait (a full mailbox counts the drop)."""
         self._keep(prediction)
         if prediction.event_id is not None:
+            self.publisher.offer(prediction)  # never waits; a refusal is counted
+            self.alert_engine.offer(prediction)  # value bets (never waits; refusals counted)
             try:
                 self.feature_cache.tell_nowait(prediction)
             except (MailboxFull, MailboxClosed):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from ..config import Settings
 from ..health import HealthRegistry
 from ..metrics import Metrics
-from ..sources import SourceClient, config_from_settings
+from ..sources import ResponseCache, SourceClient, config_from_settings
 from .poller import Pollable, Poller, Sink
 from .simulated_source import SimulatedSource
 from .source_status import SourceBoard
@@ -37,12 +37,18 @@ def provider_for(settings: Settings, name: str, metrics: Metrics) -> Pollable:
 
 
 def client_for(
-    settings: Settings, name: str, metrics: Metrics, health: HealthRegistry
+    settings: Settings,
+    name: str,
+    metrics: Metrics,
+    health: HealthRegistry,
+    cache: ResponseCache | None = None,
 ) -> SourceClient | None:
-    """The shared HTTP client of a provider (None for the simulator)."""
+    """The shared HTTP client of a provider (None for the simulator); `cache` is the replicas'
+    shared response cache when Redis is configured, else each client keeps its own."""
     if name == "simulated":
         return None
-    return SourceClient(config_from_settings(settings, name), metrics=metrics, health=health)
+    config = config_from_settings(settings, name)
+    return SourceClient(config, metrics=metrics, health=health, cache=cache)
 
 
 def build_pollers(
@@ -51,6 +57,8 @@ def build_pollers(
     sink: Sink,
     metrics: Metrics,
     health: HealthRegistry,
+    *,
+    cache: ResponseCache | None = None,
 ) -> list[Poller]:
     """One poller per configured source."""
     pollers = []
@@ -59,7 +67,7 @@ def build_pollers(
         pollers.append(
             Poller(
                 provider_for(settings, name, metrics),
-                client_for(settings, name, metrics, health),
+                client_for(settings, name, metrics, health, cache),
                 sink,
                 board,
                 interval=interval,

@@ -16,14 +16,17 @@ from litestar.openapi.plugins import RedocRenderPlugin, SwaggerRenderPlugin
 from .. import __version__
 from ..logs import get_logger
 from ..pipeline import Runtime
+from .bets import BetsController
 from .data import DataController
 from .health import HealthController
 from .inference_protocol import InferenceProtocol
 from .models import ModelsController
+from .opportunities import OpportunitiesController
 from .predict import predict, predict_batch
 from .problems import EXCEPTION_HANDLERS
 from .prometheus import metrics
 from .request_context import RequestContext
+from .stream import stream
 
 log = get_logger(__name__)
 
@@ -59,6 +62,9 @@ def create_app(runtime: Runtime) -> RequestContext:
             ModelsController,
             InferenceProtocol,
             DataController,
+            stream,
+            BetsController,
+            OpportunitiesController,
         ],  # fmt: skip
         state=State({"runtime": runtime}),
         dependencies={"runtime": Provide(lambda: runtime, sync_to_thread=False, use_cache=True)},

@@ -56,6 +56,9 @@ def _config(settings: Settings, runtime: Runtime) -> uvicorn.Config:
         log_config=None,
         access_log=False,
         server_header=False,
+        # Compression would hide a slow websocket client's backlog (and costs ~64 KiB per
+        # connection): the hub's byte-bounded queues are the backpressure that counts.
+        ws_per_message_deflate=False,
         timeout_graceful_shutdown=max(1, int(settings.shutdown_timeout / 2)),
     )
 

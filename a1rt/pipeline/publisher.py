@@ -1,0 +1,165 @@
+"""The publisher actor: what the pipeline produces, routed to its hub channel.
+
+- GameState → `games:{sport}`, latest per event;
+- OddsUpdate → `odds:{sport}`, latest per event, book and market;
+- PropLine → `props:{sport}`, latest per event, player, stat and book (or source);
+- Prediction (with an event id) → `predictions:{sport}`, latest per event, model and subject;
+  the sport is the model name's prefix (`basketball_nba_h2h` → `basketball_nba`);
+- OpportunityRecord, or a dict with an `opportunity_id` → `opportunities`;
+- AlertRecord, or a dict with an `alert_id` → `alerts`;
+- Publish(channel, data, key) → as given.
+
+Its mailbox conflates state messages (the latest per key wins while they wait) and keeps every
+event message; senders use `offer`, which never waits: a full mailbox counts the refusal.
+Anything it cannot route is counted and dropped.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Iterable
+from typing import Any
+
+import msgspec
+from prometheus_client import Counter
+
+from actors import Actor, MailboxClosed, MailboxFull, Overflow
+
+from ..logs import get_logger
+from ..messages import GameState, OddsUpdate, Prediction, PropLine
+from ..metrics import Metrics
+from ..sources.provider import SPORTS
+from ..store import AlertRecord, OpportunityRecord
+from .hub import Hub, UnknownChannel
+
+log = get_logger(__name__)
+
+
+class Publish(msgspec.Struct, frozen=True, kw_only=True):
+    """An explicit publication: `data` on `channel` (state channels need the `key`)."""
+
+    channel: str
+    data: Any
+    key: tuple[str, ...] | None = None
+
+
+Publishable = (
+    GameState | OddsUpdate | PropLine | Prediction | OpportunityRecord | AlertRecord | Publish
+    | dict[str, Any]
+)  # fmt: skip
+Route = tuple[str, Hashable | None, Any]
+
+
+def sport_of_model(model: str, sports: Iterable[str] = SPORTS) -> str | None:
+    """The sport a model name starts with (`basketball_nba_h2h` → `basketball_nba`)."""
+    found = [s for s in sports if model.startswith(f"{s}_")]
+    return max(found, key=len) if found else None
+
+
+def route(message: object, sports: Iterable[str] = SPORTS) -> Route | None:
+    """The channel, key and data of a message, or None if it has no channel."""
+    if isinstance(message, GameState):
+        return f"games:{message.sport}", message.event_id, msgspec.to_builtins(message)
+    key: Hashable
+    if isinstance(message, OddsUpdate):
+        key = (message.event_id, message.book, message.market)
+        return f"odds:{message.sport}", key, msgspec.to_builtins(message)
+    if isinstance(message, PropLine):
+        key = (message.event_id, message.player, message.stat, message.book or message.source)
+        return f"props:{message.sport}", key, msgspec.to_builtins(message)
+    if isinstance(message, Prediction):
+        sport = sport_of_model(message.model, sports)
+        if sport is None or message.event_id is None:
+            return None
+        key = (message.event_id, message.model, message.subject)
+        return f"predictions:{sport}", key, msgspec.to_builtins(message)
+    if isinstance(message, OpportunityRecord):
+        return "opportunities", None, msgspec.to_builtins(message)
+    if isinstance(message, AlertRecord):
+        return "alerts", None, msgspec.to_builtins(message)
+    if isinstance(message, Publish):
+        return message.channel, message.key, msgspec.to_builtins(message.data)
+    if isinstance(message, dict):
+        if "opportunity_id" in message:
+            return "opportunities", None, msgspec.to_builtins(message)
+        if "alert_id" in message:
+            return "alerts", None, msgspec.to_builtins(message)
+    return None
+
+
+def _mailbox_key(message: object) -> Hashable:
+    """State messages conflate by what their channel keys on; events never do."""
+    if isinstance(message, GameState):
+        return ("games", message.sport, message.event_id)
+    if isinstance(message, OddsUpdate):
+        return ("odds", message.sport, message.event_id, message.book, message.market)
+    if isinstance(message, PropLine):
+        return ("props", message.sport, message.event_id, message.player, message.stat,
+                message.book or message.source)  # fmt: skip
+    if isinstance(message, Prediction):
+        return ("predictions", message.event_id, message.model, message.subject)
+    if isinstance(message, Publish) and message.key is not None:
+        return ("publish", message.channel, message.key)
+    return ("event", id(message))  # unique while it waits in the mailbox
+
+
+class Publisher(Actor[object, None]):
+    """Routes the pipeline's output (any Publishable; anything else is counted as unroutable)
+    to the hub; lives in the io branch."""
+
+    def __init__(
+        self,
+        hub: Hub,
+        metrics: Metrics | None = None,
+        *,
+        sports: Iterable[str] = SPORTS,
+        capacity: int = 20_000,
+    ) -> None:
+        super().__init__(
+            "publisher", capacity=capacity, overflow=Overflow.CONFLATE, key=_mailbox_key,
+            batch=256,
+        )  # fmt: skip
+        self.hub = hub
+        self.sports = tuple(sports)
+        self.refused = 0
+        self.unroutable = 0
+        registry = None if metrics is None else metrics.registry
+        self._unroutable = Counter(
+            "a1rt_publisher_unroutable", "Messages the publisher had no channel for", ["kind"],
+            registry=registry,
+        )  # fmt: skip
+        self._refused = Counter(
+            "a1rt_publisher_refused", "Messages offered to a full or stopped publisher",
+            registry=registry,
+        )  # fmt: skip
+
+    def offer(self, message: object) -> None:
+        """Hand a message over without waiting; a refusal (full or stopped) is counted."""
+        try:
+            self.tell_nowait(message)
+        except (MailboxFull, MailboxClosed):
+            self.refused += 1
+            self._refused.inc()
+
+    async def handle_batch(self, messages: list[object]) -> list[None]:
+        for message in messages:
+            self.publish_now(message)
+        return [None] * len(messages)
+
+    def publish_now(self, message: object) -> bool:
+        """Route and publish one message at once; False (counted) if it has no channel."""
+        found = route(message, self.sports)
+        if found is None:
+            self._unrouted(message)
+            return False
+        channel, key, data = found
+        try:
+            self.hub.publish(channel, data, key=key)
+        except (UnknownChannel, ValueError) as exc:
+            self._unrouted(message)
+            log.debug("unpublishable message", channel=channel, error=str(exc))
+            return False
+        return True
+
+    def _unrouted(self, message: object) -> None:
+        self.unroutable += 1
+        self._unroutable.labels(type(message).__name__).inc()
