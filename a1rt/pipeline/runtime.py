@@ -6,6 +6,7 @@ from collections.abc import Callable
 
 import anyio
 from anyio.abc import TaskStatus
+from redis.asyncio import Redis
 
 from actors import (
     ActorStats,
@@ -23,6 +24,7 @@ from ..logs import get_logger
 from ..messages import GameState, OddsUpdate, Prediction
 from ..metrics import Metrics
 from ..models import ModelRegistry
+from ..sources import RedisCache
 from ..store import Ledger, Persistable, Persister, result_of
 from .alert_engine import AlertEngine
 from .feature_cache import FeatureCache
@@ -73,11 +75,17 @@ class Runtime:
             publish=self.publisher.offer,
             on_final=self._final,
         )
+        # With Redis, the providers' response cache is shared by the replicas.
+        self.redis = None if settings.redis_url is None else Redis.from_url(settings.redis_url)
+        cache = None if self.redis is None else RedisCache(self.redis)
         self.pollers = (
-            build_pollers(settings, self.board, self.feature_cache.tell, self.metrics, self.health)
+            build_pollers(
+                settings, self.board, self.feature_cache.tell, self.metrics, self.health,
+                cache=cache,
+            )
             if live
             else []
-        )
+        )  # fmt: skip
         self.model_watcher = ModelWatcher(
             self.models, self.health, self.metrics, interval=settings.model_poll_interval
         )
@@ -153,6 +161,9 @@ class Runtime:
             for callback in self._on_fatal:
                 callback(exc)
         finally:
+            if self.redis is not None:
+                with anyio.CancelScope(shield=True):
+                    await self.redis.aclose()
             self._stopped.set()
 
     def request_stop(self) -> None:
