@@ -32,8 +32,8 @@ from ..store.currencies import currency_problem
 from .predict import runtime_of
 from .predict_body import FieldError, decode, invalid
 from .problems import Problem
+from .responses import json_response
 
-_encoder = msgspec.json.Encoder()
 _WINDOW = re.compile(r"^(\d{1,4})([hd])$")
 MAX_WINDOW = timedelta(days=3660)
 DEFAULT_WINDOW = "7d"
@@ -57,10 +57,6 @@ class BetBody(msgspec.Struct, forbid_unknown_fields=True):
     prediction_id: str | None = None
     bet_id: str | None = None
     placed_at: datetime | None = None
-
-
-def _json(body: Any, status: int = 200) -> Response[bytes]:
-    return Response(_encoder.encode(body), status_code=status, media_type="application/json")
 
 
 def _ledger(request: Request[Any, Any, Any]) -> Ledger:
@@ -200,7 +196,7 @@ class BetsController(Controller):
                 row, created = await ledger.place(bet)
             except BetConflict as exc:
                 raise Problem(409, str(exc), kind="urn:a1rt:bet-conflict") from exc
-        return _json(shown(row), 201 if created else 200)
+        return json_response(shown(row), 201 if created else 200)
 
     @get("/bets", summary="Bets, newest first, filtered")
     async def list_bets(self, request: Request[Any, Any, Any]) -> Response[bytes]:
@@ -216,7 +212,7 @@ class BetsController(Controller):
         ledger = _ledger(request)
         with _storage():
             rows = await ledger.bets(filters)
-        return _json({"bets": [shown(r) for r in rows], "count": len(rows),
+        return json_response({"bets": [shown(r) for r in rows], "count": len(rows),
                       "limit": filters.limit, "offset": filters.offset})  # fmt: skip
 
     @get("/performance", summary="ROI (95% interval) and CLV per currency; models' scores")
@@ -228,4 +224,4 @@ class BetsController(Controller):
         with _storage():
             body = await ledger.performance(since, until, model=model, currency=currency,
                                             series=series)  # fmt: skip
-        return _json({"since": since, "until": until, **body})
+        return json_response({"since": since, "until": until, **body})

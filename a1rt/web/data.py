@@ -16,12 +16,7 @@ from ..sources import SourceError
 from ..sources.provider import SPORTS
 from .predict import runtime_of
 from .problems import Problem
-
-_encoder = msgspec.json.Encoder()
-
-
-def _json(body: Any) -> Response[bytes]:
-    return Response(_encoder.encode(body), media_type="application/json")
+from .responses import json_response
 
 
 def _sport(sport: str | None, *, required: bool = False) -> str | None:
@@ -101,7 +96,7 @@ class DataController(Controller):
             if shown is not None and (status is None or shown["status"] == status):
                 games.append(shown)
         games.sort(key=lambda g: (g["commence_time"], g["event_id"]))
-        return _json({"games": games, "count": len(games)})
+        return json_response({"games": games, "count": len(games)})
 
     @get("/data/fetch", summary="Fetch from one source now (through its cache and rate limit)")
     async def fetch(
@@ -127,10 +122,10 @@ class DataController(Controller):
         props = [
             msgspec.to_builtins(m) for m in messages if not isinstance(m, GameState | OddsUpdate)
         ]
-        return _json({"source": source, "sport": checked, "games": games, "odds": odds,
+        return json_response({"source": source, "sport": checked, "games": games, "odds": odds,
                       "props": props})  # fmt: skip
 
     @get("/sources", summary="Each source: breaker state, last success and error, lag, quota")
     async def sources(self, request: Request[Any, Any, Any]) -> Response[bytes]:
         runtime = runtime_of(request)
-        return _json({"sources": [s.as_dict() for s in runtime.board.all()]})
+        return json_response({"sources": [s.as_dict() for s in runtime.board.all()]})

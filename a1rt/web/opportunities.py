@@ -18,16 +18,12 @@ from ..sources.provider import SPORTS
 from ..store.records import OpportunityKind
 from .predict import runtime_of
 from .problems import Problem
+from .responses import json_response
 
-_encoder = msgspec.json.Encoder()
 KINDS: tuple[str, ...] = get_args(OpportunityKind)
 SEVERITIES: tuple[str, ...] = ("critical", "warning", "info")
 STATUSES = ("active", "resolved")
 MAX_LIMIT = 1000
-
-
-def _json(body: Any) -> Response[bytes]:
-    return Response(_encoder.encode(body), media_type="application/json")
 
 
 def _choice(name: str, value: str | None, choices: tuple[str, ...]) -> str | None:
@@ -96,7 +92,7 @@ class OpportunitiesController(Controller):
             and (wanted_kind is None or r.kind == wanted_kind)
             and (least is None or r.edge >= least)
         ]
-        return _json({"opportunities": shown[:most], "count": len(shown)})
+        return json_response({"opportunities": shown[:most], "count": len(shown)})
 
     @get("/alerts", summary="Recent alerts, newest first, each active or resolved")
     async def alerts(
@@ -119,4 +115,4 @@ class OpportunitiesController(Controller):
             and (not kind or a.record.kind == kind)
         ]
         active = sum(1 for a in alerts if a.status == "active")
-        return _json({"alerts": shown[:most], "count": len(shown), "active": active})
+        return json_response({"alerts": shown[:most], "count": len(shown), "active": active})
