@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import anyio
 from anyio.abc import TaskStatus
 from redis.asyncio import Redis
 
 from actors import (
+    Actor,
     ActorStats,
     ChildSpec,
     MailboxClosed,
@@ -109,12 +111,8 @@ class Runtime:
         """Hand a row to the persister without waiting (a full mailbox counts the drop)."""
         if isinstance(row, OddsUpdate):
             self.alert_engine.offer(row)  # the odds path, under the canonical event id
-        if self.persister is None:
-            return
-        try:
-            self.persister.tell_nowait(row)
-        except (MailboxFull, MailboxClosed):
-            pass
+        if self.persister is not None:
+            _offer(self.persister, row)
 
     def _final(self, game: GameState) -> None:
         """A game went final: its result stored (durably, by the persister) and handed to the
@@ -132,10 +130,7 @@ class Runtime:
         if prediction.event_id is not None:
             self.publisher.offer(prediction)  # never waits; a refusal is counted
             self.alert_engine.offer(prediction)  # value bets (never waits; refusals counted)
-            try:
-                self.feature_cache.tell_nowait(prediction)
-            except (MailboxFull, MailboxClosed):
-                pass
+            _offer(self.feature_cache, prediction)
 
     def actor_stats(self) -> list[ActorStats]:
         """Every actor's counters, for metrics."""
@@ -174,6 +169,14 @@ class Runtime:
         """Return once `run` has returned (at once if it never started)."""
         if self._stopped is not None:
             await self._stopped.wait()
+
+
+def _offer(actor: Actor[Any, Any], message: Any) -> None:
+    """Tell without waiting; a full or stopped mailbox refuses (the sender never blocks)."""
+    try:
+        actor.tell_nowait(message)
+    except (MailboxFull, MailboxClosed):
+        pass
 
 
 class _ReadyReport:

@@ -3,23 +3,17 @@ reach a websocket subscriber of the `opportunities` channel."""
 
 from __future__ import annotations
 
-import contextlib
 import json
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import anyio
-import httpx
 import pytest
-import uvicorn
 from websockets.asyncio.client import connect
 
-from a1rt.config import load_settings
 from a1rt.messages import OddsUpdate, OutcomePrice
-from a1rt.pipeline import Runtime
-from a1rt.web import create_app
-from tests.web.test_stream import _Server, free_port
+from tests.web.test_stream import serving
 
 COMPILED_MODELS = Path(__file__).resolve().parents[2] / "compiled_models"
 pytestmark = pytest.mark.anyio
@@ -37,51 +31,35 @@ def planted(event: Any, book: str, home: float, away: float) -> OddsUpdate:
 
 
 async def test_value_bets_and_a_planted_arbitrage_reach_a_subscriber(tmp_path: Path) -> None:
-    settings = load_settings({}, models_dir=COMPILED_MODELS, data_dir=tmp_path, sim_speed=120.0)
-    runtime = Runtime(settings)
-    port = free_port()
-    config = uvicorn.Config(
-        create_app(runtime), host="127.0.0.1", port=port, lifespan="on", log_config=None,
-        access_log=False, timeout_graceful_shutdown=5,
-    )  # fmt: skip
-    server = _Server(config)
     kinds: dict[str, list[dict[str, Any]]] = {}
-    async with anyio.create_task_group() as tg:
-        tg.start_soon(server.serve)
-        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as http:
-            with anyio.fail_after(110):
+    async with serving(COMPILED_MODELS, tmp_path, live=True, settings={"sim_speed": 120.0}) as s:
+        runtime = s.runtime
+        url = f"{s.url}?token=t"
+        async with connect(url) as ws:
+            await ws.send(json.dumps({"op": "subscribe", "id": 1,
+                                      "channels": ["opportunities"]}))  # fmt: skip
+            with anyio.fail_after(20):
+                ack = json.loads(await ws.recv())
+            assert ack["op"] == "ack" and "opportunities" in ack["channels"]
+            with anyio.fail_after(60):  # an NBA game with live h2h prices to plant on
                 while True:
-                    with contextlib.suppress(httpx.TransportError):
-                        if (await http.get("/health/ready")).status_code == 200:
-                            break
-                    await anyio.sleep(0.1)
-            url = f"ws://127.0.0.1:{port}/api/v2/stream?token=t"
-            async with connect(url) as ws:
-                await ws.send(json.dumps({"op": "subscribe", "id": 1,
-                                          "channels": ["opportunities"]}))  # fmt: skip
-                with anyio.fail_after(20):
-                    ack = json.loads(await ws.recv())
-                assert ack["op"] == "ack" and "opportunities" in ack["channels"]
-                with anyio.fail_after(60):  # an NBA game with live h2h prices to plant on
-                    while True:
-                        events = [e for e in runtime.feature_cache.events.values()
-                                  if e.sport == "basketball_nba" and e.odds]  # fmt: skip
-                        if events:
-                            break
-                        await anyio.sleep(0.2)
-                event = events[0]
-                # 1/2.25 + 1/2.25 < 1: a surebet across the two planted books.
-                await runtime.feature_cache.tell(planted(event, "plant_a", 2.25, 1.30))
-                await runtime.feature_cache.tell(planted(event, "plant_b", 1.30, 2.25))
-                with anyio.fail_after(60):
-                    while "value" not in kinds or not any(
-                        o["event_id"] == event.event_id for o in kinds.get("arbitrage", [])
-                    ):
-                        frame = json.loads(await ws.recv())
-                        if frame["op"] == "update":
-                            data = frame["data"]
-                            kinds.setdefault(data.get("kind", "closed"), []).append(data)
-        server.should_exit = True
+                    events = [e for e in runtime.feature_cache.events.values()
+                              if e.sport == "basketball_nba" and e.odds]  # fmt: skip
+                    if events:
+                        break
+                    await anyio.sleep(0.2)
+            event = events[0]
+            # 1/2.25 + 1/2.25 < 1: a surebet across the two planted books.
+            await runtime.feature_cache.tell(planted(event, "plant_a", 2.25, 1.30))
+            await runtime.feature_cache.tell(planted(event, "plant_b", 1.30, 2.25))
+            with anyio.fail_after(60):
+                while "value" not in kinds or not any(
+                    o["event_id"] == event.event_id for o in kinds.get("arbitrage", [])
+                ):
+                    frame = json.loads(await ws.recv())
+                    if frame["op"] == "update":
+                        data = frame["data"]
+                        kinds.setdefault(data.get("kind", "closed"), []).append(data)
     arbitrage = next(o for o in kinds["arbitrage"] if o["event_id"] == event.event_id)
     assert arbitrage["edge"] > 0
     # the best price of each side across every book: a planted one at least (the other side's

@@ -59,9 +59,18 @@ class Served:
 
 
 @contextlib.asynccontextmanager
-async def serving(models_dir: Path, data_dir: Path, **limits: Any) -> AsyncIterator[Served]:
-    settings = load_settings({}, models_dir=models_dir, data_dir=data_dir, model_poll_interval=0.1)
-    runtime = Runtime(settings, live=False)
+async def serving(
+    models_dir: Path,
+    data_dir: Path,
+    *,
+    live: bool = False,
+    settings: dict[str, Any] | None = None,
+    **limits: Any,
+) -> AsyncIterator[Served]:
+    """A real server on a free port; `live` runs the configured sources (the simulator)."""
+    loaded = load_settings({}, models_dir=models_dir, data_dir=data_dir, model_poll_interval=0.1,
+                           **(settings or {}))  # fmt: skip
+    runtime = Runtime(loaded, live=live)
     app = create_app(runtime)
     if limits:
         app.state["stream_limits"] = StreamLimits(**limits)
@@ -72,7 +81,7 @@ async def serving(models_dir: Path, data_dir: Path, **limits: Any) -> AsyncItera
     async with anyio.create_task_group() as tg:
         tg.start_soon(server.serve)
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as http:
-            with anyio.fail_after(60):
+            with anyio.fail_after(110):  # compiling the shipped models takes a while
                 while True:
                     with contextlib.suppress(httpx.TransportError):
                         if (await http.get("/health/ready")).status_code == 200:
