@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import importlib
+import sys
 from pathlib import Path
 
 import pytest
@@ -48,7 +49,24 @@ def test_layering_no_module_imports_upward(package: str) -> None:
     assert offending == []
 
 
-PUBLIC = ["actors", "a1rt.betting", "a1rt.models", "a1rt.sources", "a1rt.pipeline", "a1rt.web"]
+# a1rt.client is for bots that install it without the server: the standard library, its own
+# dependencies and itself, nothing else of a1rt (not even a1rt.messages).
+CLIENT_MAY_IMPORT = {"aiohttp", "anyio", "msgspec"}
+
+
+def test_layering_client_imports_nothing_of_the_server() -> None:
+    offending = []
+    for path in sorted((ROOT / "a1rt/client").rglob("*.py")):
+        for name in _absolute_imports(path):
+            top = name.split(".")[0]
+            own = name == "a1rt.client" or name.startswith("a1rt.client.")
+            if not own and top not in CLIENT_MAY_IMPORT and top not in sys.stdlib_module_names:
+                offending.append(f"{path.relative_to(ROOT)} imports {name}")
+    assert offending == []
+
+
+PUBLIC = ["actors", "a1rt.betting", "a1rt.models", "a1rt.sources", "a1rt.pipeline", "a1rt.web",
+          "a1rt.client"]  # fmt: skip
 
 
 @pytest.mark.parametrize("package", PUBLIC)
