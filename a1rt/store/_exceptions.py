@@ -5,7 +5,8 @@ StoreError
 ├── MigrationError          a migration file or the schema_migrations table is not as expected
 │   └── MigrationChanged    an applied migration file has been edited since it was applied
 ├── EmbeddedServerError     the embedded PostgreSQL server could not be set up, started or stopped
-└── JournalError            the on-disk journal could not be written or read
+├── JournalError            the on-disk journal could not be written or read
+└── UnknownApiKey           an API key id names no key
 
 Foreign errors (psycopg, psycopg_pool, OSError, subprocess) are translated at the boundary with
 ``raise … from exc``, so callers catch ``StoreError`` and logs keep the cause.
@@ -48,3 +49,7 @@ class EmbeddedServerError(StoreError):
 
 class JournalError(StoreError):
     """Raised when the on-disk journal cannot be written, synced or read."""
+
+
+class UnknownApiKey(StoreError):
+    """Raised when an API key id (e.g. `a1rt keys revoke KEY_ID`) names no key."""

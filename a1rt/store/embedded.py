@@ -49,7 +49,7 @@ class EmbeddedPostgres:
         if self._conninfo is not None:
             return self._conninfo
         self.port = await anyio.to_thread.run_sync(self._start)
-        self._conninfo = f"host=127.0.0.1 port={self.port} user={_pg_ctl.SUPERUSER} dbname=postgres"
+        self._conninfo = _conninfo(self.port)
         log.info("embedded PostgreSQL running", pgdata=str(self.pgdata), port=self.port)
         return self._conninfo
 
@@ -101,11 +101,27 @@ class EmbeddedPostgres:
 
 
 @asynccontextmanager
-async def database_conninfo(settings: Settings) -> AsyncIterator[str]:
+async def database_conninfo(
+    settings: Settings, *, share_running: bool = False
+) -> AsyncIterator[str]:
     """The database to use for the duration: A1RT_DATABASE_URL when set, otherwise an embedded
-    server under `data_dir/postgres`, started here and stopped on exit."""
+    server under `data_dir/postgres`, started here and stopped on exit. With `share_running`
+    (commands run beside `a1rt serve`, e.g. `a1rt keys`) an embedded server already running
+    there is used and left running."""
     if settings.database_url:
         yield normalize_conninfo(settings.database_url)
         return
-    async with EmbeddedPostgres(settings.data_dir / "postgres") as server:
+    pgdata = (settings.data_dir / "postgres").absolute()
+    if share_running and (pgdata / "PG_VERSION").exists():
+        port = await anyio.to_thread.run_sync(
+            _pg_ctl.running_port, pgdata, _pg_ctl.server_account()
+        )
+        if port is not None:
+            yield _conninfo(port)
+            return
+    async with EmbeddedPostgres(pgdata) as server:
         yield server.conninfo
+
+
+def _conninfo(port: int) -> str:
+    return f"host=127.0.0.1 port={port} user={_pg_ctl.SUPERUSER} dbname=postgres"
