@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import NoReturn
 
@@ -31,6 +32,9 @@ def _parser() -> _Parser:
     serve = commands.add_parser("serve", help="run the server (actors + HTTP) until a signal")
     serve.add_argument("--host", help="listen address (A1RT_HOST, default 127.0.0.1)")
     serve.add_argument("--port", type=int, help="listen port (A1RT_PORT, default 8000)")
+    serve.add_argument("--workers", type=_workers, metavar="N",
+                       help="replica processes on the one port (A1RT_WORKERS, default 1); "
+                       "more than 1 needs A1RT_REDIS_URL")  # fmt: skip
     train = commands.add_parser("train", help="simulate seasons and train model ensembles")
     train.add_argument("models", nargs="*", metavar="MODEL",
                        help="model names (default: every default model)")  # fmt: skip
@@ -48,11 +52,39 @@ def _parser() -> _Parser:
         "--output", type=Path, metavar="PATH",
         help="archive file, or directory for it (default A1RT_DATA_DIR/backups/)",
     )  # fmt: skip
+    _keys_parser(commands)
     return parser
 
 
+def _keys_parser(commands: argparse._SubParsersAction[_Parser]) -> None:
+    keys = commands.add_parser("keys", help="API keys: create, list, revoke")
+    actions = keys.add_subparsers(dest="keys_command", required=True, parser_class=_Parser)
+    create = actions.add_parser("create", help="create a key; it is printed once, alone on the "
+                                "last line")  # fmt: skip
+    create.add_argument("--name", default="", help="what or who the key is for")
+    create.add_argument("--scope", choices=("read", "predict", "admin"), default="read",
+                        help="read < predict < admin (default read)")  # fmt: skip
+    actions.add_parser("list", help="every key: id, name, scope, created, last used, revoked")
+    revoke = actions.add_parser("revoke", help="revoke a key (running servers stop accepting it "
+                                "within about a second)")  # fmt: skip
+    revoke.add_argument("key_id", metavar="KEY_ID")
+
+
+def _workers(text: str) -> int:
+    """`--workers`: a whole number from 1 to 64."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if not 1 <= value <= 64:
+        raise argparse.ArgumentTypeError(f"expected a whole number from 1 to 64, not {text!r}")
+    return value
+
+
 def _settings(args: argparse.Namespace) -> Settings:
-    overrides = {k: v for k in ("host", "port") if (v := getattr(args, k, None)) is not None}
+    overrides = {
+        k: v for k in ("host", "port", "workers") if (v := getattr(args, k, None)) is not None
+    }
     return load_settings(**overrides)
 
 
@@ -67,6 +99,10 @@ def _run(args: argparse.Namespace) -> int:
         return _train(settings, args)
     if args.command == "evaluate":
         return _evaluate(settings, args)
+    if args.command == "keys":
+        for line in anyio.run(_keys, settings, args):
+            print(line)  # noqa: T201 - the command's output
+        return 0
     if args.command == "backup":
         from .store import backup
 
@@ -107,6 +143,32 @@ async def _storage_command(settings: Settings, args: argparse.Namespace) -> list
         applied = await migrate(conninfo)
         created = await ensure_partitions(conninfo)
     return [f"applied {name}" for name in applied] + [f"created {name}" for name in created]
+
+
+async def _keys(settings: Settings, args: argparse.Namespace) -> list[str]:
+    from .store import create_key, database_conninfo, list_keys, migrate, revoke_key
+
+    # Beside a running `a1rt serve` on the embedded server: use it, never stop it.
+    async with database_conninfo(settings, share_running=True) as conninfo:
+        await migrate(conninfo)  # a fresh data directory has no api_keys table yet
+        if args.keys_command == "create":
+            new = await create_key(conninfo, name=args.name, scope=args.scope)
+            return [f"created API key {new.key_id} (scope {new.scope}); it is not shown again:",
+                    new.key]  # fmt: skip
+        if args.keys_command == "revoke":
+            revoked = await revoke_key(conninfo, args.key_id)
+            return [f"revoked {args.key_id} at {_when(revoked)}"]
+        keys = await list_keys(conninfo)
+    rows = [(k.key_id, k.name or "-", k.scope, _when(k.created_at), _when(k.last_used_at),
+             _when(k.revoked_at)) for k in keys]  # fmt: skip
+    header = ("KEY_ID", "NAME", "SCOPE", "CREATED", "LAST_USED", "REVOKED")
+    widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
+    return ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip()
+            for r in [header, *rows]]  # fmt: skip
+
+
+def _when(at: datetime | None) -> str:
+    return "-" if at is None else at.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%SZ")
 
 
 def _evaluate(settings: Settings, args: argparse.Namespace) -> int:

@@ -44,6 +44,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     models_dir: Path = Path("compiled_models")
     database_url: str | None = None
     redis_url: str | None = None
+    # Scale-out (with A1RT_REDIS_URL): the leader lease's TTL in seconds (renewed every ttl/3;
+    # a dead leader is replaced within it) and the approximate length of each channel stream.
+    lease_ttl: Annotated[float, Meta(ge=0.3, le=60)] = 5.0
+    stream_maxlen: Annotated[int, Meta(ge=100)] = 10_000
     sources: tuple[str, ...] = ("simulated",)
     sim_speed: Positive = 60.0
     sim_seed: Annotated[int, Meta(ge=0)] = 7
@@ -59,6 +63,11 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     espn_base_url: str = "https://site.api.espn.com"
     secret_key: str | None = None
     cors_origins: tuple[str, ...] = ()
+    # Per-API-key token buckets (in Redis with A1RT_REDIS_URL, so they hold across replicas):
+    # requests per second sustained and at once. Generous by default: one bot at 1000/s fits.
+    key_rate: Positive = 2000.0
+    key_burst: Annotated[int, Meta(ge=1)] = 4000
+    key_rate_prefix: str = "a1rt:ratelimit:"  # Redis key prefix of the buckets
     shutdown_timeout: Annotated[float, Meta(gt=0, le=60)] = 8.0
     model_poll_interval: Positive = 2.0
     # The alert engine: value bets, arbitrage, middles, steam and system alerts.

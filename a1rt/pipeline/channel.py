@@ -134,6 +134,17 @@ class Channel:
             if len(self.latest) > self._max_keys:
                 del self.latest[next(iter(self.latest))]
 
+    def follows(self, pub: Publication) -> bool:
+        """Whether `pub` is this channel's next message (same epoch, the next seq)."""
+        return pub.epoch == self.epoch and pub.seq == self.seq + 1
+
+    def restart(self, epoch: str | None = None, seq: int = 0) -> None:
+        """Begin at `epoch` (default: a new one) and `seq` (the latest state is kept; the
+        history is not)."""
+        self.epoch = epoch or new_epoch()
+        self.seq = seq
+        self._clear_history()
+
     def since(self, seq: int) -> list[Publication] | None:
         """Every message after `seq`, or None when the history no longer holds all of them."""
         if seq == self.seq:

@@ -30,6 +30,7 @@ from .subscriber import Snapshot, Subscriber, Update
 log = get_logger(__name__)
 
 GOING_AWAY = 4002  # close code: the hub is closing (this replica stops; reconnect elsewhere)
+RESYNC = 4010  # close code: the channel's position jumped (reconnect and resume: a snapshot)
 
 
 class UnknownChannel(KeyError):
@@ -75,6 +76,10 @@ class Hub:
             "a1rt_hub_conflations", "Times a subscriber fell behind and got conflated state",
             ["channel"], registry=registry,
         )  # fmt: skip
+        self._resyncs = Counter(
+            "a1rt_hub_resyncs", "Times a channel's position jumped under its subscribers",
+            ["channel"], registry=registry,
+        )  # fmt: skip
         self._gauge = Gauge("a1rt_hub_subscribers", "Open hub subscribers", registry=registry)
 
     # --- publishing (synchronous: never waits for a subscriber) --------------------------
@@ -97,8 +102,14 @@ class Hub:
 
     def accept(self, pub: Publication) -> None:
         """Record a stamped publication and offer it to every subscriber of its channel: the
-        single fan-out path (local publishing and, later, the Redis stream reader)."""
-        self.channel(pub.channel).record(pub)
+        single fan-out path (local publishing and the Redis stream reader). One that does not
+        follow the channel's position (a new epoch, or a gap this replica cannot fill) makes
+        the channel's subscribers reconnect: their resume then gets a snapshot, so nobody
+        silently skips messages."""
+        channel = self.channel(pub.channel)
+        if not channel.follows(pub):
+            self._resync(pub.channel, f"{pub.channel} moved to {pub.epoch}:{pub.seq}")
+        channel.record(pub)
         self._published.labels(pub.channel).inc()
         for sub in tuple(self._subscribers[pub.channel]):  # a slow one leaves as it closes
             was_conflating = sub.conflating(pub.channel)
@@ -107,6 +118,29 @@ class Hub:
                 self.remove(sub)
             elif not was_conflating and sub.conflating(pub.channel):
                 self._conflations.labels(pub.channel).inc()
+
+    def fork(self, name: str) -> None:
+        """Give channel `name` a new epoch of this replica's own (publishing locally while the
+        cluster streams cannot be reached); its subscribers reconnect and get a snapshot."""
+        self._resync(name, f"{name} continues locally")
+        self.channel(name).restart()
+
+    def adopt(self, name: str, epoch: str, seq: int) -> None:
+        """Take the cluster's position for channel `name` when no message shows it (an empty
+        or trimmed stream); its subscribers reconnect if that moves them."""
+        channel = self.channel(name)
+        if (channel.epoch, channel.seq) != (epoch, seq):
+            self._resync(name, f"{name} is at {epoch}:{seq}")
+            channel.restart(epoch, seq)
+
+    def _resync(self, name: str, reason: str) -> None:
+        subscribers = tuple(self._subscribers[name])
+        if subscribers:
+            self._resyncs.labels(name).inc()
+            log.info("channel position jumped; subscribers resync", reason=reason,
+                     subscribers=len(subscribers))  # fmt: skip
+        for sub in subscribers:
+            sub.close(RESYNC, f"insufficient state: {reason}; reconnect and resume")
 
     # --- subscribing ---------------------------------------------------------------------
 

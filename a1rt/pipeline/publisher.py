@@ -12,6 +12,12 @@
 Its mailbox conflates state messages (the latest per key wins while they wait) and keeps every
 event message; senders use `offer`, which never waits: a full mailbox counts the refusal.
 Anything it cannot route is counted and dropped.
+
+Single node, it publishes to the hub directly. In a cluster (a `Fanout`), the leader's publisher
+appends each batch to the channel streams instead, and the hub hears it back from the stream
+reader, like every other replica's; a follower's publisher publishes nothing (counted). While
+Redis cannot be reached the leader publishes to its own hub in a local epoch per channel, so its
+own clients keep their data (and resync when the streams come back).
 """
 
 from __future__ import annotations
@@ -19,8 +25,10 @@ from __future__ import annotations
 from collections.abc import Hashable, Iterable
 from typing import Any
 
+import anyio
 import msgspec
 from prometheus_client import Counter
+from redis.exceptions import RedisError
 
 from actors import Actor, MailboxClosed, MailboxFull, Overflow
 
@@ -29,6 +37,7 @@ from ..messages import GameState, OddsUpdate, Prediction, PropLine
 from ..metrics import Metrics
 from ..sources.provider import SPORTS
 from ..store import AlertRecord, OpportunityRecord
+from .fanout import Fanout, NotLeader
 from .hub import Hub, UnknownChannel
 
 log = get_logger(__name__)
@@ -47,6 +56,7 @@ Publishable = (
     | dict[str, Any]
 )  # fmt: skip
 Route = tuple[str, Hashable | None, Any]
+APPEND_TIMEOUT = 2.0  # seconds a stream append may take before Redis counts as unreachable
 
 
 def sport_of_model(model: str, sports: Iterable[str] = SPORTS) -> str | None:
@@ -113,18 +123,29 @@ class Publisher(Actor[object, None]):
         *,
         sports: Iterable[str] = SPORTS,
         capacity: int = 20_000,
+        fanout: Fanout | None = None,
     ) -> None:
         super().__init__(
             "publisher", capacity=capacity, overflow=Overflow.CONFLATE, key=_mailbox_key,
             batch=256,
         )  # fmt: skip
         self.hub = hub
+        self.fanout = fanout
         self.sports = tuple(sports)
+        self._forked: set[str] = set()  # channels published locally while Redis is away
         self.refused = 0
         self.unroutable = 0
         registry = None if metrics is None else metrics.registry
         self._unroutable = Counter(
             "a1rt_publisher_unroutable", "Messages the publisher had no channel for", ["kind"],
+            registry=registry,
+        )  # fmt: skip
+        self._skipped = Counter(
+            "a1rt_publisher_not_leader", "Messages a follower did not publish (the leader does)",
+            registry=registry,
+        )  # fmt: skip
+        self._local = Counter(
+            "a1rt_publisher_local", "Messages the leader published locally: Redis unreachable",
             registry=registry,
         )  # fmt: skip
         self._refused = Counter(
@@ -141,24 +162,61 @@ class Publisher(Actor[object, None]):
             self._refused.inc()
 
     async def handle_batch(self, messages: list[object]) -> list[None]:
-        for message in messages:
-            self.publish_now(message)
+        if self.fanout is None:
+            for message in messages:
+                self.publish_now(message)
+        else:
+            routes = [found for m in messages if (found := self._route(m)) is not None]
+            if routes:
+                await self._append(self.fanout, routes)
         return [None] * len(messages)
 
     def publish_now(self, message: object) -> bool:
-        """Route and publish one message at once; False (counted) if it has no channel."""
+        """Route and publish one message to the hub at once; False (counted) if it has no
+        channel."""
+        found = self._route(message)
+        if found is None:
+            return False
+        channel, key, data = found
+        self.hub.publish(channel, data, key=key)
+        return True
+
+    def _route(self, message: object) -> Route | None:
+        """The message's channel, key and data, checked against the hub (None: counted)."""
         found = route(message, self.sports)
         if found is None:
             self._unrouted(message)
-            return False
-        channel, key, data = found
+            return None
+        channel, key, _ = found
         try:
-            self.hub.publish(channel, data, key=key)
+            if self.hub.channel(channel).state and key is None:
+                raise ValueError(f"{channel} is a state channel: a message needs a key")
         except (UnknownChannel, ValueError) as exc:
             self._unrouted(message)
             log.debug("unpublishable message", channel=channel, error=str(exc))
-            return False
-        return True
+            return None
+        return found
+
+    async def _append(self, fanout: Fanout, routes: list[Route]) -> None:
+        try:
+            with anyio.fail_after(APPEND_TIMEOUT):
+                await fanout.append(routes)
+        except NotLeader:
+            self._skipped.inc(len(routes))
+            return
+        except (RedisError, OSError, TimeoutError) as exc:
+            log.warning("stream append failed; publishing locally", error=repr(exc))
+            self._publish_locally(routes)
+            return
+        self._forked.clear()  # the streams are back: the reader resyncs the hub's channels
+
+    def _publish_locally(self, routes: list[Route]) -> None:
+        self._local.inc(len(routes))
+        for channel, key, data in routes:
+            if channel not in self._forked:
+                self._forked.add(channel)
+                self.hub.fork(channel)
+            self.hub.publish(channel, data, key=key)
 
     def _unrouted(self, message: object) -> None:
         self.unroutable += 1

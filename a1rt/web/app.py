@@ -16,6 +16,7 @@ from litestar.openapi.plugins import RedocRenderPlugin, SwaggerRenderPlugin
 from .. import __version__
 from ..logs import get_logger
 from ..pipeline import Runtime
+from .auth import Access, authorize
 from .bets import BetsController
 from .data import DataController
 from .health import HealthController
@@ -38,9 +39,12 @@ def create_app(runtime: Runtime) -> RequestContext:
     accepted and stop (draining their mailboxes) after the last one is answered.
     """
 
+    access = Access.of(runtime)  # auth: API keys and rate limits (a1rt.web.auth)
+
     @asynccontextmanager
     async def run_runtime(_: Litestar) -> AsyncIterator[None]:
         async with anyio.create_task_group() as tg:
+            await tg.start(access.run)  # auth: the keys are loaded before the first request
             await tg.start(runtime.run)
             try:
                 yield
@@ -51,6 +55,7 @@ def create_app(runtime: Runtime) -> RequestContext:
                 if waited.cancelled_caught:
                     log.warning("actors did not stop in time; cancelling them")
                     tg.cancel_scope.cancel()
+                access.request_stop()  # auth
 
     settings = runtime.settings
     app = Litestar(
@@ -66,11 +71,15 @@ def create_app(runtime: Runtime) -> RequestContext:
             BetsController,
             OpportunitiesController,
         ],  # fmt: skip
-        state=State({"runtime": runtime}),
+        state=State({"runtime": runtime, "access": access, "api_keys": access.keys}),
+        guards=[authorize],  # auth: every route's scope, from auth.ROUTE_SCOPES
         dependencies={"runtime": Provide(lambda: runtime, sync_to_thread=False, use_cache=True)},
         exception_handlers=EXCEPTION_HANDLERS,
         lifespan=[run_runtime],
-        cors_config=CORSConfig(allow_origins=list(settings.cors_origins))
+        cors_config=CORSConfig(
+            allow_origins=list(settings.cors_origins),
+            expose_headers=["Retry-After", "WWW-Authenticate", "X-Request-Id"],
+        )
         if settings.cors_origins
         else None,
         openapi_config=OpenAPIConfig(

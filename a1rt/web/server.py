@@ -1,9 +1,15 @@
-"""`a1rt serve`: the actors and the HTTP server in one anyio run, stopped by SIGINT/SIGTERM."""
+"""`a1rt serve`: the actors and the HTTP server in one anyio run, stopped by SIGINT/SIGTERM.
+
+With `--workers N` (N > 1, A1RT_REDIS_URL required) the process resolves the database and the
+first API key once and runs N such replicas as worker processes on one socket (`workers`).
+"""
 
 from __future__ import annotations
 
 import contextlib
 import signal
+import socket
+import sys
 from collections.abc import Iterator
 
 import anyio
@@ -11,10 +17,12 @@ import uvicorn
 from threadpoolctl import threadpool_limits
 
 from ..config import Settings
-from ..logs import get_logger
+from ..errors import ConfigError
+from ..logs import configure_logging, get_logger
 from ..pipeline import Runtime
-from ..store import database_conninfo
+from ..store import database_conninfo, ensure_first_key, key_id_of, migrate
 from .app import create_app
+from .workers import Workers
 
 log = get_logger(__name__)
 
@@ -30,7 +38,13 @@ class _Server(uvicorn.Server):
 
 
 def serve(settings: Settings) -> int:
-    """Run one replica until a signal stops it; return the process exit status."""
+    """Run one replica (or `settings.workers` of them) until a signal stops it; return the
+    process exit status."""
+    if settings.workers > 1 and not settings.redis_url:
+        raise ConfigError(
+            f"--workers {settings.workers} needs A1RT_REDIS_URL: the workers are replicas "
+            "that cooperate through Redis"
+        )
     threadpool_limits(limits=1)  # many tiny numpy/BLAS calls: pools only add contention
     try:
         status: int = anyio.run(_serve, settings, backend_options={"use_uvloop": True})
@@ -41,9 +55,41 @@ def serve(settings: Settings) -> int:
 
 async def _serve(settings: Settings) -> int:
     async with database_conninfo(settings) as conninfo:  # the embedded server stops last
+        await _first_key(conninfo)
+        if settings.workers > 1:
+            await migrate(conninfo)  # once, before any worker's persister looks
+            return await Workers(settings, conninfo, _worker_main).run()
         runtime = Runtime(settings, conninfo=conninfo)
         server = _Server(_config(settings, runtime))
         return await _run(server, runtime)
+
+
+async def _first_key(conninfo: str) -> None:
+    """A database without API keys gets one admin key, shown once, on stdout (never logged)."""
+    key = await ensure_first_key(conninfo)
+    if key is not None:
+        notice = "a1rt: first start: an admin API key was created (it is not shown again):"
+        print(notice, key, sep="\n", flush=True)  # noqa: T201 - shown once, to the operator
+        log.info("first admin API key created", key_id=key_id_of(key))
+
+
+def _worker_main(settings: Settings, sock: socket.socket, worker: int) -> None:
+    """A worker process of `--workers`: one replica serving on the inherited socket."""
+    configure_logging(settings.log_level, settings.log_format)  # a spawned process starts bare
+    threadpool_limits(limits=1)
+    try:
+        status = anyio.run(
+            _serve_worker, settings, sock, worker, backend_options={"use_uvloop": True}
+        )
+    except SystemExit as exc:
+        status = exc.code if isinstance(exc.code, int) else 1
+    sys.exit(status)
+
+
+async def _serve_worker(settings: Settings, sock: socket.socket, worker: int) -> int:
+    runtime = Runtime(settings, conninfo=settings.database_url, worker=worker)
+    server = _Server(_config(settings, runtime))
+    return await _run(server, runtime, sockets=[sock])
 
 
 def _config(settings: Settings, runtime: Runtime) -> uvicorn.Config:
@@ -63,7 +109,9 @@ def _config(settings: Settings, runtime: Runtime) -> uvicorn.Config:
     )
 
 
-async def _run(server: _Server, runtime: Runtime) -> int:
+async def _run(
+    server: _Server, runtime: Runtime, sockets: list[socket.socket] | None = None
+) -> int:
     status = 0
 
     def fatal(exc: BaseException) -> None:
@@ -74,7 +122,7 @@ async def _run(server: _Server, runtime: Runtime) -> int:
     runtime.on_fatal(fatal)
     async with anyio.create_task_group() as tg:
         tg.start_soon(_stop_on_signal, server)
-        await server.serve()
+        await server.serve(sockets=sockets)
         tg.cancel_scope.cancel()
     if not server.started:
         return 3

@@ -62,8 +62,8 @@ from .stream_protocol import (
 )
 
 log = get_logger(__name__)
-_PROBLEM_CODES = {400: "bad_request", 404: "not_found", 409: "conflict", 422: "invalid",
-                  429: "rate_limited", 503: "unavailable"}  # fmt: skip
+_PROBLEM_CODES = {400: "bad_request", 401: "invalid_token", 404: "not_found", 409: "conflict",
+                  422: "invalid", 429: "rate_limited", 503: "unavailable"}  # fmt: skip
 
 
 @websocket("/api/v2/stream", name="stream")
@@ -89,6 +89,7 @@ class Connection:
         self.limits = limits
         self.keys = keys
         self.scope: Scope | None = None
+        self.token: str | None = None  # auth: predict ops draw on this key's rate limit
         self.encoding = Encoding("json")
         self.sub: Subscriber = runtime.hub.subscriber(
             max_items=limits.queue_items, max_bytes=limits.queue_bytes
@@ -245,7 +246,7 @@ class Connection:
         if scope is None:
             self.sub.close(INVALID_TOKEN, "invalid token", drain=True)
             return
-        self.scope = scope
+        self.scope, self.token = scope, token
         if reply:
             self._control({"op": "ack", "id": request, "channels": {}, "scope": scope})
 
@@ -319,6 +320,8 @@ class Connection:
 
     async def _run_predict(self, request: RequestId, fields: dict[str, Any]) -> None:
         try:
+            if (access := self.socket.app.state.get("access")) is not None:  # auth: 401/429
+                await access.admit_token(self.token)
             body = decode(msgspec.json.encode(fields), PredictBody)
             scored = await score(self.runtime, to_request(self.runtime, body))
             data = await render(self.runtime, scored, body.explain)

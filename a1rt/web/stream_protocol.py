@@ -28,6 +28,7 @@ import msgspec
 from ..pipeline.channel import now_ms
 from ..pipeline.hub import GOING_AWAY
 from ..pipeline.subscriber import SLOW, Snapshot, Update
+from ..store.api_keys import SCOPES, Scope
 
 AUTH_TIMEOUT = 4001
 INTERNAL_ERROR = 4011
@@ -55,8 +56,7 @@ __all__ = [
     "authorise",
 ]
 
-Scope = Literal["read", "predict", "admin"]
-_RANK: dict[str, int] = {"read": 0, "predict": 1, "admin": 2}
+_RANK: dict[str, int] = {scope: rank for rank, scope in enumerate(SCOPES)}
 RequestId = int | str | None
 
 
@@ -97,6 +97,10 @@ class TokenBucket:
         self._tokens -= 1.0
         return True
 
+    def wait(self) -> float:
+        """Seconds until `take` next succeeds, as of its last call (0 if it would now)."""
+        return max(0.0, (1.0 - self._tokens) / self.rate)
+
 
 class KeyStore(Protocol):
     """What the API-key store will offer the stream: the scope a token grants, if any."""
@@ -105,8 +109,8 @@ class KeyStore(Protocol):
 
 
 def authorise(token: str, keys: KeyStore | None = None) -> Scope | None:
-    """The scope `token` grants, or None if it is refused. Without a key store (none exists
-    yet) every token is an admin's."""
+    """The scope `token` grants, or None if it is refused. Without a key store (a server
+    with no database: tests of serving alone) every token is an admin's."""
     if keys is None:
         return "admin"
     return keys.scope_of(token)

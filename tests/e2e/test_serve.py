@@ -26,6 +26,7 @@ def test_serve_becomes_ready_exposes_metrics_and_stops_cleanly_on_sigterm(
         server.url + "/api/v2/predict",
         timeout=10,
         json={"model": "basketball_nba_h2h", "features": features},
+        headers=server.headers,
     )
     assert predicted.status_code == 200, predicted.text
     assert sum(predicted.json()["probabilities"].values()) == pytest.approx(1.0)

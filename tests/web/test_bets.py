@@ -37,7 +37,9 @@ async def served(tmp_path: Path, conninfo: str | None) -> AsyncIterator[tuple[Cl
     (tmp_path / "models").mkdir(exist_ok=True)
     settings = load_settings({}, models_dir=tmp_path / "models", data_dir=tmp_path / "data")
     runtime = Runtime(settings, conninfo=conninfo, live=False)
-    transport = httpx.ASGITransport(app=create_app(runtime))
+    app = create_app(runtime)
+    app.state["access"].keys = None  # open access: API keys are tested in test_auth.py
+    transport = httpx.ASGITransport(app=app)
     async with anyio.create_task_group() as tg:
         await tg.start(runtime.run)
         async with httpx.AsyncClient(transport=transport, base_url="http://a1rt.test") as client:
