@@ -136,7 +136,7 @@ async def _storage_command(settings: Settings, args: argparse.Namespace) -> list
 
     if args.command == "cleanup" and args.keep_days < 0:
         raise ConfigError("--keep-days must be 0 or more")
-    async with database_conninfo(settings) as conninfo:
+    async with database_conninfo(settings, share_running=True) as conninfo:
         if args.command == "cleanup":
             dropped = await drop_expired_partitions(conninfo, args.keep_days)
             return [f"dropped {name}" for name in dropped] or ["nothing to drop"]

@@ -83,18 +83,8 @@ async def dump(conninfo: str, output: Path, *, schemas: Sequence[str] = ()) -> P
 async def backup(settings: Settings, output: Path | None = None) -> Path:
     """Dump the database a1rt is configured with (see the module docstring); the archive."""
     target = backup_path(output, settings.data_dir)
-    if settings.database_url:
-        return await dump(settings.database_url, target)
-    pgdata = (settings.data_dir / "postgres").absolute()
-    port = None
-    if (pgdata / "PG_VERSION").exists():
-        port = await anyio.to_thread.run_sync(
-            _pg_ctl.running_port, pgdata, _pg_ctl.server_account()
-        )
-    if port is not None:  # a1rt serve has it running: dump it, leave it be
-        return await dump(f"host=127.0.0.1 port={port} user={_pg_ctl.SUPERUSER} dbname=postgres",
-                          target)  # fmt: skip
-    async with database_conninfo(settings) as conninfo:
+    # A running `a1rt serve`'s embedded server is dumped and left running.
+    async with database_conninfo(settings, share_running=True) as conninfo:
         return await dump(conninfo, target)
 
 
