@@ -18,7 +18,6 @@ import anyio
 import httpx
 import pytest
 import redis
-import uvicorn
 from litestar.routes import HTTPRoute, WebSocketRoute
 from prometheus_client import CollectorRegistry
 from redis.asyncio import Redis
@@ -31,7 +30,8 @@ from a1rt.web.auth import ROUTE_SCOPES, WEBSOCKET
 from a1rt.web.rate_limit import KeyRateLimiter
 
 from ..store.test_store_database import fresh_schema
-from .test_stream import _Server, close_code, free_port, recv_op, send
+from .test_stream import Served, close_code, free_port, recv_op, send
+from .test_stream import serving as stream_serving
 
 pytestmark = pytest.mark.anyio
 ROOT = Path(__file__).resolve().parents[2]
@@ -54,35 +54,18 @@ def models(trained_binary: Any, copy_models: Callable[[Any], Path]) -> Path:
 class App:
     """A real uvicorn server around `create_app`, with the database's API keys enforced."""
 
-    def __init__(self, runtime: Runtime, port: int, state: Any) -> None:
-        self.runtime = runtime
-        self.url = f"http://127.0.0.1:{port}"
-        self.ws_url = f"ws://127.0.0.1:{port}/api/v2/stream"
-        self.state = state
+    def __init__(self, served: Served) -> None:
+        self.runtime = served.runtime
+        self.url = str(served.http.base_url).rstrip("/")
+        self.ws_url = served.url
+        self.state = served.state
 
 
 @contextlib.asynccontextmanager
 async def serving(models: Path, data_dir: Path, conninfo: str | None, **settings: Any
                   ) -> AsyncIterator[App]:  # fmt: skip
-    loaded = load_settings({}, models_dir=models, data_dir=data_dir, model_poll_interval=0.1,
-                           **settings)  # fmt: skip
-    runtime = Runtime(loaded, conninfo=conninfo, live=False)
-    app = create_app(runtime)
-    port = free_port()
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, lifespan="on", log_config=None,
-                            access_log=False, timeout_graceful_shutdown=5)  # fmt: skip
-    server = _Server(config)
-    async with anyio.create_task_group() as tg:
-        tg.start_soon(server.serve)
-        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as http:
-            with anyio.fail_after(110):
-                while True:
-                    with contextlib.suppress(httpx.TransportError):
-                        if (await http.get("/health/ready")).status_code == 200:
-                            break
-                    await anyio.sleep(0.05)
-        yield App(runtime, port, app.state)
-        server.should_exit = True
+    async with stream_serving(models, data_dir, conninfo=conninfo, settings=settings) as served:
+        yield App(served)
 
 
 async def keys_by_kind(conninfo: str) -> dict[str, str | None]:

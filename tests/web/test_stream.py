@@ -64,13 +64,15 @@ async def serving(
     data_dir: Path,
     *,
     live: bool = False,
+    conninfo: str | None = None,
     settings: dict[str, Any] | None = None,
     **limits: Any,
 ) -> AsyncIterator[Served]:
-    """A real server on a free port; `live` runs the configured sources (the simulator)."""
+    """A real server on a free port; `live` runs the configured sources (the simulator);
+    with `conninfo` it stores, and its API keys are enforced."""
     loaded = load_settings({}, models_dir=models_dir, data_dir=data_dir, model_poll_interval=0.1,
                            **(settings or {}))  # fmt: skip
-    runtime = Runtime(loaded, live=live)
+    runtime = Runtime(loaded, conninfo=conninfo, live=live)
     app = create_app(runtime)
     if limits:
         app.state["stream_limits"] = StreamLimits(**limits)
