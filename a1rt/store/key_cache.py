@@ -14,6 +14,7 @@ seconds, in one statement, off the request path.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 import anyio
@@ -41,6 +42,7 @@ class KeyCache:
         self.reloads = 0  # how many times the keys were (re)loaded
         self._keys: dict[str, ActiveKey] = {}
         self._used: dict[str, float] = {}  # key id -> wall-clock time of its latest use
+        self._watchers: set[Callable[[], None]] = set()
         self._scope: anyio.CancelScope | None = None
         self._stopping = False
 
@@ -55,6 +57,12 @@ class KeyCache:
         """The scope `token` grants, or None if it is unknown or revoked."""
         key = self.lookup(token)
         return None if key is None else key.scope
+
+    def watch(self, callback: Callable[[], None]) -> Callable[[], None]:
+        """Call `callback` after every (re)load of the keys (a revocation reaches it in one
+        NOTIFY round trip); returns the function that stops it."""
+        self._watchers.add(callback)
+        return lambda: self._watchers.discard(callback)
 
     async def run(self, *, task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:
         """Follow the table until `request_stop`; started once the first load was tried (if
@@ -95,6 +103,8 @@ class KeyCache:
     async def _reload(self, conn: psycopg.AsyncConnection[tuple[object, ...]]) -> None:
         self._keys = await active_keys(conn)
         self.reloads += 1
+        for callback in tuple(self._watchers):
+            callback()
 
     async def _flush_every(self) -> None:
         while True:

@@ -25,6 +25,7 @@ ever holding up the publisher or another client.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import anyio
@@ -89,6 +90,7 @@ class Connection:
         self.limits = limits
         self.keys = keys
         self.scope: Scope | None = None
+        self._unwatch: Callable[[], None] | None = None
         self.token: str | None = None  # auth: predict ops draw on this key's rate limit
         self.encoding = Encoding("json")
         self.sub: Subscriber = runtime.hub.subscriber(
@@ -121,6 +123,8 @@ class Connection:
                 await self._read()
                 tg.cancel_scope.cancel()
         finally:
+            if self._unwatch is not None:
+                self._unwatch()
             self.sub.close(1000, "connection ended", drain=True)
 
     # --- writing -------------------------------------------------------------------------
@@ -256,8 +260,15 @@ class Connection:
             self.sub.close(INVALID_TOKEN, "invalid token", drain=True)
             return
         self.scope, self.token = scope, token
+        if self.keys is not None and self._unwatch is None:
+            self._unwatch = self.keys.watch(self._recheck_token)
         if reply:
             self._control({"op": "ack", "id": request, "channels": {}, "scope": scope})
+
+    def _recheck_token(self) -> None:
+        """The keys changed: a connection whose key was revoked ends (4501, don't retry)."""
+        if self.token is not None and authorise(self.token, self.keys) is None:
+            self.sub.close(INVALID_TOKEN, "the API key was revoked")
 
     # --- ops -----------------------------------------------------------------------------
 

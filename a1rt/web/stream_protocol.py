@@ -103,9 +103,14 @@ class TokenBucket:
 
 
 class KeyStore(Protocol):
-    """What the API-key store will offer the stream: the scope a token grants, if any."""
+    """What the API-key store offers the stream: the scope a token grants, if any, and word
+    of changes (a connection whose key was revoked is closed)."""
 
     def scope_of(self, token: str) -> Scope | None: ...
+
+    def watch(self, callback: Callable[[], None]) -> Callable[[], None]:
+        """Call `callback` whenever the accepted keys change; returns the unwatch."""
+        ...
 
 
 def authorise(token: str, keys: KeyStore | None = None) -> Scope | None:

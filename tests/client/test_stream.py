@@ -5,6 +5,7 @@ raising, and predictions over the open stream."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import anyio
@@ -131,6 +132,9 @@ async def test_stream_refused_token_raises_stream_refused(served: Served, base_u
     class Keys:
         def scope_of(self, token: str) -> str | None:
             return "read" if token == "good" else None  # noqa: S105
+
+        def watch(self, callback: Callable[[], None]) -> Callable[[], None]:
+            return lambda: None  # these keys never change
 
     served.state["api_keys"] = Keys()
     try:

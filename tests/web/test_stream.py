@@ -317,6 +317,9 @@ async def test_no_auth_in_time_closes_4001_and_a_refused_token_closes_4501(
         def scope_of(self, token: str) -> str | None:
             return "read" if token == "good" else None  # noqa: S105
 
+        def watch(self, callback: Callable[[], None]) -> Callable[[], None]:
+            return lambda: None  # these keys never change
+
     async with serving(models, tmp_path / "data", auth_timeout=0.2) as served:
         async with served.ws(query="") as ws:
             assert await close_code(ws) == 4001
