@@ -28,13 +28,25 @@ fmt:
     {{venv}}ruff format .
     {{venv}}ruff check --fix .
 
-# every benchmark scenario, full length; results in bench/results/
+# every benchmark scenario, full length; results, summary.md and plots in bench/results/
 bench *ARGS:
     {{venv}}python -m bench all {{ARGS}}
 
-# every scenario, shortened
+# every scenario, shortened (under 5 minutes on a 2-core machine, peers installed)
 bench-quick:
     {{venv}}python -m bench all --quick
+
+# install the rest scenario's peers (MLServer, FastAPI) into bench/.venvs/ (`bench` does it too)
+bench-peers *ARGS:
+    {{venv}}python -m bench peers {{ARGS}}
+
+# every scenario for about a second, into a temporary dir (what the CI smoke test runs)
+bench-smoke:
+    {{venv}}python -m bench all --smoke
+
+# bench/results/summary.md and the plots, from the results already there
+bench-report:
+    {{venv}}python -m bench report
 
 # what CI runs, from this checkout
 ci:

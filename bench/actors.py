@@ -103,15 +103,15 @@ async def ask_latencies(n: int) -> list[float]:
     return latencies
 
 
-async def _measure(quick: bool) -> dict[str, Any]:
-    n = 50_000 if quick else 300_000
-    rounds = 3 if quick else 5
+async def _measure(quick: bool, smoke: bool = False) -> dict[str, Any]:
+    n = 2_000 if smoke else 50_000 if quick else 300_000
+    rounds = 1 if smoke else 3 if quick else 5
     actors, streams = [], []
     for _ in range(rounds):  # interleaved, so drift on a shared machine hits both alike
         streams.append(await stream_pipeline(n))
         actors.append(await actor_pipeline(n))
-    await ask_latencies(2_000)  # warm-up
-    asks = summary_us(await ask_latencies(20_000 if quick else 100_000))
+    await ask_latencies(200 if smoke else 2_000)  # warm-up
+    asks = summary_us(await ask_latencies(500 if smoke else 20_000 if quick else 100_000))
     actor_rate, stream_rate = statistics.median(actors), statistics.median(streams)
     return {
         "config": {"messages": n, "rounds": rounds, "capacity": CAPACITY, "loop": "uvloop"},
@@ -132,7 +132,8 @@ async def _measure(quick: bool) -> dict[str, Any]:
     }
 
 
-def run(quick: bool = False) -> dict[str, Any]:
-    """Measure and return the figures."""
-    result: dict[str, Any] = anyio.run(_measure, quick, backend_options={"use_uvloop": True})
+def run(quick: bool = False, smoke: bool = False) -> dict[str, Any]:
+    """Measure and return the figures (``smoke``: a few thousand messages, to prove it runs)."""
+    options = {"use_uvloop": True}
+    result: dict[str, Any] = anyio.run(_measure, quick, smoke, backend_options=options)
     return result

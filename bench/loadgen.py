@@ -248,6 +248,7 @@ class Target:
     method: Literal["GET", "POST"] = "GET"
     body: bytes | None = None
     expect_status: int = 200
+    headers: tuple[tuple[str, str], ...] = ()  # sent with every request (e.g. Authorization)
 
     def __post_init__(self) -> None:
         if urlsplit(self.url).hostname != "127.0.0.1":
@@ -292,7 +293,9 @@ class LoadSpec:
 
 def http_send(session: aiohttp.ClientSession, target: Target) -> Send:
     """A `Send` that makes ``target``'s request on the pooled session and reads the whole body."""
-    headers = {"content-type": "application/json"} if target.body is not None else {}
+    headers = dict(target.headers)
+    if target.body is not None:
+        headers["content-type"] = "application/json"
 
     async def send() -> str | None:
         try:

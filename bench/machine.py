@@ -12,8 +12,9 @@ from pathlib import Path
 from typing import Any
 
 RESULTS = Path(__file__).parent / "results"
-LIBRARIES = ("anyio", "uvloop", "litestar", "uvicorn", "msgspec", "numpy", "xgboost", "lightgbm",
-             "scikit-learn", "treelite", "tl2cgen", "psycopg", "redis", "websockets")  # fmt: skip
+LIBRARIES = ("anyio", "uvloop", "litestar", "uvicorn", "msgspec", "numpy", "xgboost", "xgboost-cpu",
+             "lightgbm", "scikit-learn", "treelite", "tl2cgen", "shap", "psycopg", "psycopg-pool",
+             "redis", "websockets", "aiohttp", "httpx", "matplotlib")  # fmt: skip
 
 
 def _cpu_model() -> str:
@@ -50,18 +51,39 @@ def machine() -> dict[str, Any]:
         "platform": platform.platform(),
         "libraries": versions,
         "loadavg_at_start": os.getloadavg(),
+        "proc_loadavg": _proc_loadavg(),
     }
 
 
-def write_result(scenario: str, result: dict[str, Any]) -> Path:
-    """Write bench/results/<scenario>.json with the machine and a timestamp."""
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    path = RESULTS / f"{scenario}.json"
+def _proc_loadavg() -> str:
+    """/proc/loadavg as it reads: 1, 5, 15-minute load, running/total tasks, last pid."""
+    try:
+        return Path("/proc/loadavg").read_text().strip()
+    except OSError:
+        return "unavailable"
+
+
+def write_result(
+    scenario: str,
+    result: dict[str, Any],
+    results: Path = RESULTS,
+    at_start: dict[str, Any] | None = None,
+) -> Path:
+    """Write <results>/<scenario>.json with the machine and a timestamp (atomically).
+
+    ``at_start`` is `machine()` as read before the run, so its load average is the one the
+    run started under; the load at the end is added beside it.
+    """
+    results.mkdir(parents=True, exist_ok=True)
+    path = results / f"{scenario}.json"
+    described = (at_start or machine()) | {"proc_loadavg_at_end": _proc_loadavg()}
     document = {
         "scenario": scenario,
         "measured_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        "machine": machine(),
+        "machine": described,
         **result,
     }
-    path.write_text(json.dumps(document, indent=2) + "\n")
+    scratch = path.with_suffix(".json.tmp")
+    scratch.write_text(json.dumps(document, indent=2) + "\n")
+    scratch.replace(path)
     return path

@@ -168,17 +168,20 @@ async def _from_source(registry: ModelRegistry, seconds: float) -> dict[str, Any
     }
 
 
-def run(quick: bool = False) -> dict[str, Any]:
-    """Measure and return the figures."""
-    events = 200
-    seconds = 3.0 if quick else 30.0
+def run(quick: bool = False, smoke: bool = False) -> dict[str, Any]:
+    """Measure and return the figures (``smoke``: ~1 s a phase, to prove it runs)."""
+    events = 20 if smoke else 200
+    seconds = 1.5 if smoke else 3.0 if quick else 30.0  # the first second is warm-up
     registry = ModelRegistry(MODELS_DIR, build_dir())
     registry.load_all()
     result: dict[str, Any] = anyio.run(
         _measure, registry, events, seconds, backend_options={"use_uvloop": True}
     )
     result["source_to_prediction"] = anyio.run(
-        _from_source, registry, 10.0 if quick else 60.0, backend_options={"use_uvloop": True}
+        _from_source,
+        registry,
+        3.0 if smoke else 10.0 if quick else 60.0,
+        backend_options={"use_uvloop": True},
     )
     result["config"] = {
         "events": events, "updates_per_event_per_s": 1, "seconds": seconds, "model": MODEL,

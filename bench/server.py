@@ -22,6 +22,7 @@ from typing import IO, Any
 import httpx
 
 ROOT = Path(__file__).resolve().parents[1]
+FIRST_KEY_NOTICE = "a1rt: first start: an admin API key was created (it is not shown again):"
 READY_TIMEOUT_S = 240.0  # a fresh data dir compiles every model first (~30 s on 2 cores)
 STOP_TIMEOUT_S = 15.0  # the server promises an exit within 10 s of SIGTERM
 _TICKS = os.sysconf("SC_CLK_TCK")
@@ -106,10 +107,20 @@ class A1rtServer:
             "A1RT_DATA_DIR": str(data_dir),
             "A1RT_LOG_FORMAT": "json",
             "A1RT_LOG_LEVEL": "warning",
+            # The bench measures the server's ceiling, not one key's rate limit.
+            "A1RT_KEY_RATE": "1000000",
+            "A1RT_KEY_BURST": "1000000",
             **(env or {}),
         }
         self.process: subprocess.Popen[bytes] | None = None
         self._log: IO[bytes] | None = None
+        self.data_dir = data_dir
+        self.api_key: str | None = None  # an admin key, known once started
+
+    @property
+    def auth_headers(self) -> dict[str, str]:
+        """`Authorization: Bearer` with `api_key`, for every request but the probes."""
+        return {} if self.api_key is None else {"authorization": f"Bearer {self.api_key}"}
 
     @property
     def url(self) -> str:
@@ -128,7 +139,18 @@ class A1rtServer:
         return {"command": "python -m a1rt.cli serve", "env": dict(self.env)}
 
     def start(self, timeout: float = READY_TIMEOUT_S) -> None:
-        """Start the process and wait until `/health/ready` answers 200."""
+        """Start the process and wait until `/health/ready` answers 200; `api_key` is then an
+        admin key: made beforehand when the database may already exist (a reused data dir or
+        A1RT_DATABASE_URL), else the one `a1rt serve` prints at first start."""
+        env = {**os.environ, **self.env}
+        if (self.data_dir / "postgres").exists() or env.get("A1RT_DATABASE_URL"):
+            made = subprocess.run(
+                [sys.executable, "-m", "a1rt.cli", "keys", "create", "--scope", "admin",
+                 "--name", "bench"], cwd=ROOT, env=env, capture_output=True, timeout=120,
+            )  # fmt: skip
+            if made.returncode != 0:
+                raise ServerFailed(f"a1rt keys create failed: {made.stderr.decode()[-2000:]}")
+            self.api_key = made.stdout.decode().splitlines()[-1]
         self._log = self.log_path.open("wb")
         self.process = subprocess.Popen(
             [sys.executable, "-m", "a1rt.cli", "serve"],
@@ -139,6 +161,14 @@ class A1rtServer:
             start_new_session=True,
         )
         self._wait_ready(timeout)
+        self.api_key = self.api_key or self._first_start_key()
+
+    def _first_start_key(self) -> str:
+        lines = self.log_path.read_text(errors="replace").splitlines()
+        for notice, key in zip(lines, lines[1:], strict=False):
+            if notice == FIRST_KEY_NOTICE:
+                return key.strip()
+        raise ServerFailed(f"a1rt serve printed no first-start API key:\n{self.log_tail()}")
 
     def _wait_ready(self, timeout: float) -> None:
         deadline = time.monotonic() + timeout
