@@ -33,18 +33,23 @@ async def live(tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
         runtime.request_stop()
 
 
-async def predicted_games(client: httpx.AsyncClient, sport: str) -> list[dict[str, Any]]:
+async def predicted_games(
+    client: httpx.AsyncClient, sport: str, markets: frozenset[str] = frozenset()
+) -> list[dict[str, Any]]:
+    """The sport's live games with a prediction (and odds in every one of `markets`: each
+    market's prices arrive as their own update, so a game may be predicted before all are in)."""
     with anyio.fail_after(60):
         while True:
             body = (await client.get("/api/v2/data/live-games", params={"sport": sport})).json()
-            games = [g for g in body["games"] if g["prediction"] is not None]
+            games = [g for g in body["games"] if g["prediction"] is not None
+                     and markets <= {o["market"] for o in g["odds"]}]  # fmt: skip
             if games:
                 return games
             await anyio.sleep(0.2)
 
 
 async def test_simulated_feed_drives_predictions_into_live_games(live: httpx.AsyncClient) -> None:
-    games = await predicted_games(live, "basketball_nba")
+    games = await predicted_games(live, "basketball_nba", frozenset({"h2h", "spreads", "totals"}))
     game = games[0]
     assert game["sport"] == "basketball_nba" and game["sources"] == ["simulated"]
     assert {"event_id", "home_team", "away_team", "commence_time", "status", "home_score",
