@@ -48,6 +48,11 @@ class ActorCollector(Collector):
             "Messages dropped by the mailbox overflow policy",
             labels=["actor", "policy"],
         )
+        refused = CounterMetricFamily(
+            "a1rt_actor_messages_refused",
+            "Messages offered without waiting and turned away (mailbox full or closed)",
+            labels=["actor"],
+        )
         dead = CounterMetricFamily(
             "a1rt_actor_dead_letters", "Messages given up on after two crashes", labels=["actor"]
         )
@@ -63,10 +68,11 @@ class ActorCollector(Collector):
             handled.add_metric([s.name], s.handled)
             failed.add_metric([s.name], s.failed)
             dropped.add_metric([s.name, s.overflow], s.dropped)
+            refused.add_metric([s.name], s.refused)
             dead.add_metric([s.name], s.dead_letters)
             restarts.add_metric([s.name], s.restarts)
             seconds.add_metric([s.name], s.handler_seconds)
-        yield from (depth, capacity, handled, failed, dropped, dead, restarts, seconds)
+        yield from (depth, capacity, handled, failed, dropped, refused, dead, restarts, seconds)
 
 
 class Metrics:

@@ -12,7 +12,7 @@ from anyio.abc import TaskStatus
 from anyio.lowlevel import checkpoint
 
 from ._dead_letters import DeadLetters
-from ._exceptions import AskTimeout, HandlerFailed, MailboxClosed, MessageDropped
+from ._exceptions import AskTimeout, HandlerFailed, MailboxClosed, MailboxFull, MessageDropped
 from ._lifecycle import ActorState, check_transition
 from ._mailbox import Mailbox, Overflow
 from ._stats import ActorStats
@@ -72,6 +72,7 @@ class Actor(Generic[M, R]):
         self._incarnations = 0
         self._handled = 0
         self._failed = 0
+        self._refused = 0
         self._handler_seconds = 0.0
         # Messages that crashed a handler once, by identity: redelivered alone, and a dead
         # letter if they crash it again.
@@ -106,6 +107,16 @@ class Actor(Generic[M, R]):
         """Send now; MailboxFull where the policy would make the sender wait."""
         self._mailbox.put_nowait(message)
 
+    def offer(self, message: M) -> bool:
+        """Send now if the mailbox takes it, never waiting: False (and counted in the stats'
+        `refused`) where a full mailbox would make the sender wait, or once it is closed."""
+        try:
+            self._mailbox.put_nowait(message)
+        except (MailboxFull, MailboxClosed):
+            self._refused += 1
+            return False
+        return True
+
     # The timeout is part of the contract (a caller must always bound an ask), hence ASYNC109.
     async def ask(self, message: M, timeout: float) -> R:  # noqa: ASYNC109
         """Send and wait up to `timeout` seconds for the handler's return value."""
@@ -132,6 +143,7 @@ class Actor(Generic[M, R]):
             handled=self._handled,
             failed=self._failed,
             dropped=self._mailbox.dropped,
+            refused=self._refused,
             dead_letters=self.dead_letters.total,
             restarts=max(0, self._incarnations - 1),
             handler_seconds=self._handler_seconds,

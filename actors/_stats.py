@@ -19,6 +19,7 @@ class ActorStats:
     handled: int
     failed: int
     dropped: int
+    refused: int  # offers turned away (full or closed) without waiting
     dead_letters: int
     restarts: int
     handler_seconds: float  # total time spent in the handler

@@ -86,9 +86,9 @@ def _handlers(runtime: Runtime) -> dict[str, Any]:
         runtime.publisher.offer(Publish(channel=CHANNEL, data=data, key=key_of(k)))
 
     async def publish(step: int, rate: float, seconds: float) -> dict[str, Any]:
-        refused = runtime.publisher.refused
+        refused = runtime.publisher.stats().refused
         report = await publish_step(offer, step, rate, seconds)
-        return report | {"publisher_refused": runtime.publisher.refused - refused}
+        return report | {"publisher_refused": runtime.publisher.stats().refused - refused}
 
     async def rss() -> int:
         return await settled_rss()

@@ -108,7 +108,7 @@ class AlertEngine(Actor[EngineMessage, None]):
         models: ModelRegistry | None = None,
         metrics: Metrics | None = None,
         store: Callable[[Any], None] | None = None,
-        publish: Callable[[Any], None] | None = None,
+        publish: Callable[[Any], object] | None = None,  # its result is ignored
         clock: Clock | None = None,
         check_interval: float | None = None,
         data_dir: Path | None = None,
@@ -140,27 +140,15 @@ class AlertEngine(Actor[EngineMessage, None]):
         registry = None if metrics is None else metrics.registry
         self.latency = LatencyWindow(registry, "a1rt_inference_seconds",
                                      target=s.latency_p99_target)  # fmt: skip
-        self.refused = 0
         self._found = Counter("a1rt_opportunities", "Opportunity records published", ["kind"],
                               registry=registry)  # fmt: skip
         self._raised = Counter("a1rt_alerts", "Alert records raised (not resolutions)",
                                ["kind", "severity"], registry=registry)  # fmt: skip
-        self._refused = Counter("a1rt_alert_engine_refused",
-                                "Messages offered to a full or stopped alert engine",
-                                registry=registry)  # fmt: skip
         if registry is not None:
             registry.register(_EngineCollector(self))
             registry.register(DiskCollector(self.data_dir))
 
     # --- feeding -------------------------------------------------------------------------
-
-    def offer(self, message: EngineMessage) -> None:
-        """Hand a message over without waiting; a refusal (full or stopped) is counted."""
-        try:
-            self.tell_nowait(message)
-        except (MailboxFull, MailboxClosed):
-            self.refused += 1
-            self._refused.inc()
 
     def wall(self) -> datetime:
         """The engine's clock as UTC wall time (a manual clock moves it too)."""

@@ -118,7 +118,7 @@ class FeatureCache(Actor[FeedMessage, None]):
         *,
         store: Callable[[OddsUpdate | FeatureVector], None] | None = None,
         on_final: Callable[[GameState], None] | None = None,
-        publish: Callable[[object], None] | None = None,
+        publish: Callable[[object], object] | None = None,  # its result is ignored
         capacity: int = 20_000,
     ) -> None:
         super().__init__(

@@ -30,7 +30,7 @@ import msgspec
 from prometheus_client import Counter
 from redis.exceptions import RedisError
 
-from actors import Actor, MailboxClosed, MailboxFull, Overflow
+from actors import Actor, Overflow
 
 from ..logs import get_logger
 from ..messages import GameState, OddsUpdate, Prediction, PropLine
@@ -133,7 +133,6 @@ class Publisher(Actor[object, None]):
         self.fanout = fanout
         self.sports = tuple(sports)
         self._forked: set[str] = set()  # channels published locally while Redis is away
-        self.refused = 0
         self.unroutable = 0
         registry = None if metrics is None else metrics.registry
         self._unroutable = Counter(
@@ -148,18 +147,6 @@ class Publisher(Actor[object, None]):
             "a1rt_publisher_local", "Messages the leader published locally: Redis unreachable",
             registry=registry,
         )  # fmt: skip
-        self._refused = Counter(
-            "a1rt_publisher_refused", "Messages offered to a full or stopped publisher",
-            registry=registry,
-        )  # fmt: skip
-
-    def offer(self, message: object) -> None:
-        """Hand a message over without waiting; a refusal (full or stopped) is counted."""
-        try:
-            self.tell_nowait(message)
-        except (MailboxFull, MailboxClosed):
-            self.refused += 1
-            self._refused.inc()
 
     async def handle_batch(self, messages: list[object]) -> list[None]:
         if self.fanout is None:

@@ -13,7 +13,6 @@ import os
 import secrets
 import socket
 from collections.abc import Callable
-from typing import Any
 
 import anyio
 import msgspec
@@ -21,11 +20,8 @@ from anyio.abc import TaskStatus
 from redis.asyncio import Redis
 
 from actors import (
-    Actor,
     ActorStats,
     ChildSpec,
-    MailboxClosed,
-    MailboxFull,
     Supervisor,
     SupervisorError,
 )
@@ -182,7 +178,7 @@ class Runtime:
             log.error("stream entry is not a source message", channel=pub.channel, error=str(exc))
             return
         if message is not None:
-            _offer(self.feature_cache, message)
+            self.feature_cache.offer(message)
 
     def _keep(self, row: Persistable) -> None:
         """Hand a row to the persister without waiting (a full mailbox counts the drop); only
@@ -190,7 +186,7 @@ class Runtime:
         if isinstance(row, OddsUpdate):
             self.alert_engine.offer(row)  # the odds path, under the canonical event id
         if self.persister is not None and self.leading:
-            _offer(self.persister, row)
+            self.persister.offer(row)
 
     def _final(self, game: GameState) -> None:
         """A game went final: its result stored (durably, by the persister) and handed to the
@@ -208,7 +204,7 @@ class Runtime:
         if prediction.event_id is not None:
             self.publisher.offer(prediction)  # never waits; a refusal is counted
             self.alert_engine.offer(prediction)  # value bets (never waits; refusals counted)
-            _offer(self.feature_cache, prediction)
+            self.feature_cache.offer(prediction)
 
     def actor_stats(self) -> list[ActorStats]:
         """Every actor's counters, for metrics."""
@@ -250,14 +246,6 @@ class Runtime:
         """Return once `run` has returned (at once if it never started)."""
         if self._stopped is not None:
             await self._stopped.wait()
-
-
-def _offer(actor: Actor[Any, Any], message: Any) -> None:
-    """Tell without waiting; a full or stopped mailbox refuses (the sender never blocks)."""
-    try:
-        actor.tell_nowait(message)
-    except (MailboxFull, MailboxClosed):
-        pass
 
 
 class _ReadyReport:

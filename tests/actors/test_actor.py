@@ -90,6 +90,17 @@ async def test_actor_request_stop_drains_the_mailbox_then_refuses() -> None:
     assert actor.seen == ["wait", 0, 1, 2, 3, 4]
 
 
+def test_actor_offer_never_waits_and_counts_what_it_turns_away() -> None:
+    blocking = Recorder(capacity=2, overflow=Overflow.BLOCK)
+    assert [blocking.offer(i) for i in range(3)] == [True, True, False]  # full: would wait
+    dropping = Recorder(capacity=2, overflow=Overflow.DROP_OLDEST)
+    assert all(dropping.offer(i) for i in range(3))  # the policy drops instead: not refused
+    assert (dropping.stats().refused, dropping.stats().dropped) == (0, 1)
+    blocking.request_stop()
+    assert blocking.offer("after stop") is False
+    assert blocking.stats().refused == 2
+
+
 @pytest.mark.anyio
 async def test_actor_ask_dropped_by_policy_raises_message_dropped() -> None:
     actor = Recorder(capacity=1, overflow=Overflow.DROP_OLDEST)

@@ -225,7 +225,7 @@ async def test_data_lag_over_its_threshold_warns_until_it_recovers(tmp_path: Pat
 
 def _stats(name: str, restarts: int) -> ActorStats:
     return ActorStats(name=name, state=ActorState.RUNNING, overflow="block", capacity=10,
-                      depth=0, handled=0, failed=0, dropped=0, dead_letters=0,
+                      depth=0, handled=0, failed=0, dropped=0, refused=0, dead_letters=0,
                       restarts=restarts, handler_seconds=0.0)  # fmt: skip
 
 
@@ -339,4 +339,4 @@ async def test_the_running_actor_ticks_and_hands_records_over(tmp_path: Path) ->
         engine.request_stop()
     (alert,) = stored
     assert alert.kind == "source_breaker_open"
-    assert engine.stats().handled >= 1 and engine.refused == 0
+    assert engine.stats().handled >= 1 and engine.stats().refused == 0

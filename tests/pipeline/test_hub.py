@@ -326,4 +326,4 @@ async def test_publisher_publishes_what_it_is_offered_and_counts_the_rest() -> N
     assert [(u.pub.channel, u.pub.seq) for u in got] == [(GAMES, 1), (GAMES, 2), ("alerts", 1)]
     assert publisher.unroutable == 1
     publisher.offer(game("e3"))  # stopped: refused, counted, never raised
-    assert publisher.refused == 1
+    assert publisher.stats().refused == 1
