@@ -32,6 +32,14 @@ class ServerFailed(RuntimeError):
     """Raised when the server under test exits early, is not ready in time, or will not stop."""
 
 
+def log_tail(path: Path, chars: int = 3000) -> str:
+    """The end of a server's log file (for the error that says why it failed)."""
+    try:
+        return path.read_text(errors="replace")[-chars:]
+    except OSError:
+        return "(no log)"
+
+
 def free_port() -> int:
     """A TCP port on 127.0.0.1 that nothing listens on right now."""
     with socket.socket() as sock:
@@ -207,10 +215,7 @@ class A1rtServer:
 
     def log_tail(self, chars: int = 3000) -> str:
         """The end of the server's log."""
-        try:
-            return self.log_path.read_text(errors="replace")[-chars:]
-        except OSError:
-            return "(no log)"
+        return log_tail(self.log_path, chars)
 
     def __enter__(self) -> A1rtServer:
         return self

@@ -16,7 +16,7 @@ from typing import IO, Any
 
 import httpx
 
-from ..server import ServerFailed
+from ..server import ServerFailed, log_tail
 
 READY_TIMEOUT_S = 120.0
 STOP_TIMEOUT_S = 15.0
@@ -113,10 +113,7 @@ class PeerServer:
 
     def log_tail(self, chars: int = 3000) -> str:
         """The end of the peer's log."""
-        try:
-            return self.log_path.read_text(errors="replace")[-chars:]
-        except OSError:
-            return "(no log)"
+        return log_tail(self.log_path, chars)
 
     def __enter__(self) -> PeerServer:
         return self
