@@ -109,12 +109,15 @@ class AlertEngine(Actor[EngineMessage, None]):
         metrics: Metrics | None = None,
         store: Callable[[Any], None] | None = None,
         publish: Callable[[Any], object] | None = None,  # its result is ignored
+        leading: Callable[[], bool] = lambda: True,
         clock: Clock | None = None,
         check_interval: float | None = None,
         data_dir: Path | None = None,
         capacity: int = 20_000,
     ) -> None:
-        """`check_interval` None: the settings' interval; 0: no ticker (send Tick yourself)."""
+        """`check_interval` None: the settings' interval; 0: no ticker (send Tick yourself).
+        `leading` False (a cluster's follower): alerts are tracked but not announced, counted
+        or logged as raised, since the leader's are the ones stored and published."""
         super().__init__("alert-engine", capacity=capacity, overflow=Overflow.CONFLATE,
                          key=_mailbox_key, batch=256)  # fmt: skip
         s = self.settings = settings
@@ -125,6 +128,7 @@ class AlertEngine(Actor[EngineMessage, None]):
         self._actor_stats = actor_stats
         self._store = store
         self._publish = publish
+        self._leading = leading
         self.check_interval = s.alert_check_interval if check_interval is None else check_interval
         self.data_dir = data_dir if data_dir is not None else s.data_dir
         self.events: dict[str, EventOdds] = {}
@@ -283,7 +287,7 @@ class AlertEngine(Actor[EngineMessage, None]):
         records = self.book.reconcile(conditions, now=self.clock.now(), at=self.wall(),
                                       kinds=kinds, resolve=resolve)  # fmt: skip
         for record in records:
-            if record.details.get("state") == "active":
+            if record.details.get("state") == "active" and self._leading():
                 self._raised.labels(record.kind, record.severity).inc()
                 log.info("alert raised", kind=record.kind, severity=record.severity,
                          message=record.message)  # fmt: skip

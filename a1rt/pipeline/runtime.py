@@ -108,6 +108,7 @@ class Runtime:
         self.alert_engine = AlertEngine(
             settings, board=self.board, actor_stats=self.actor_stats, models=self.models,
             metrics=self.metrics, store=self._keep, publish=self.publisher.offer,
+            leading=lambda: self.leading,
         )  # fmt: skip
         self.feature_cache = FeatureCache(
             self.models,

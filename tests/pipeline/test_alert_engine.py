@@ -249,6 +249,26 @@ async def test_an_actor_restarting_too_fast_warns_then_escalates(tmp_path: Path)
     assert resolved.details["resolves"] == critical.alert_id
 
 
+async def test_a_follower_tracks_alerts_but_does_not_announce_them(tmp_path: Path) -> None:
+    metrics = Metrics()
+    counts = {"predictor": 0}
+    leading = {"now": False}
+    r = rig(tmp_path, actor_stats=lambda: [_stats(n, c) for n, c in counts.items()],
+            alert_restart_limit=2, alert_restart_window=60.0, alert_cooldown=0.0,
+            metrics=metrics, leading=lambda: leading["now"])  # fmt: skip
+    r.tick()
+    counts["predictor"] = 3
+    r.tick(10)
+    assert len(r.engine.book.active) == 1  # tracked, so a takeover starts from the truth
+    raised = metrics.registry.get_sample_value
+    labels = {"kind": "actor_restarts", "severity": "warning"}
+    assert raised("a1rt_alerts_total", labels) in (None, 0.0)
+    leading["now"] = True
+    counts["predictor"] = 5
+    r.tick(10)
+    assert raised("a1rt_alerts_total", {**labels, "severity": "critical"}) == 1.0
+
+
 class _Registry:
     """What the engine reads of a model registry: the manifest's evaluation."""
 
