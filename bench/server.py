@@ -22,6 +22,8 @@ from typing import IO, Any
 import httpx
 
 ROOT = Path(__file__).resolve().parents[1]
+# a1rt.web.server.FIRST_KEY_NOTICE, spelled out: importing it would load the ML stack into
+# every load-generator process (2 s and ~200 MB each).
 FIRST_KEY_NOTICE = "a1rt: first start: an admin API key was created (it is not shown again):"
 READY_TIMEOUT_S = 240.0  # a fresh data dir compiles every model first (~30 s on 2 cores)
 STOP_TIMEOUT_S = 15.0  # the server promises an exit within 10 s of SIGTERM

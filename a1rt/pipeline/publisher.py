@@ -152,6 +152,8 @@ class Publisher(Actor[object, None]):
         if self.fanout is None:
             for message in messages:
                 self.publish_now(message)
+        elif not self.fanout.lease.held():  # a follower: the leader publishes, nothing to route
+            self._skipped.inc(len(messages))
         else:
             routes = [found for m in messages if (found := self._route(m)) is not None]
             if routes:

@@ -25,6 +25,8 @@ from .app import create_app
 from .workers import Workers
 
 log = get_logger(__name__)
+# Printed on stdout, then the key alone on the next line (tests and the bench read it).
+FIRST_KEY_NOTICE = "a1rt: first start: an admin API key was created (it is not shown again):"
 
 
 class _Server(uvicorn.Server):
@@ -68,8 +70,7 @@ async def _first_key(conninfo: str) -> None:
     """A database without API keys gets one admin key, shown once, on stdout (never logged)."""
     key = await ensure_first_key(conninfo)
     if key is not None:
-        notice = "a1rt: first start: an admin API key was created (it is not shown again):"
-        print(notice, key, sep="\n", flush=True)  # noqa: T201 - shown once, to the operator
+        print(FIRST_KEY_NOTICE, key, sep="\n", flush=True)  # noqa: T201 - shown once, to the operator
         log.info("first admin API key created", key_id=key_id_of(key))
 
 

@@ -13,8 +13,9 @@ from pathlib import Path
 import httpx
 import pytest
 
+from a1rt.web.server import FIRST_KEY_NOTICE
+
 ROOT = Path(__file__).resolve().parents[2]
-FIRST_KEY_NOTICE = "a1rt: first start: an admin API key was created (it is not shown again):"
 
 
 def free_port() -> int:
