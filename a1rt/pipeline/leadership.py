@@ -97,9 +97,9 @@ class Leadership:
         async with anyio.create_task_group() as tg:
             await tg.start(self.sources.run)
             await self._hold()
+            if not self._stop.is_set():  # the lease is gone: a follower from now, not after
+                self._become(Role.FOLLOWING)  # the pollers have drained
             self.sources.request_stop()  # the pollers drain; run() returns, the group ends
-        if not self._stop.is_set():
-            self._become(Role.FOLLOWING)
 
     async def _hold(self) -> None:
         """Renew every ttl/3 until stopped or the lease is lost: refused, or about to expire
