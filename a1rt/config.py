@@ -51,6 +51,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     sources: tuple[str, ...] = ("simulated",)
     sim_speed: Positive = 60.0
     sim_seed: Annotated[int, Meta(ge=0)] = 7
+    # The wall-clock moment (Unix seconds) the simulated world starts from; unset, when the
+    # server starts. `--workers N` gives all its replicas one start, so they show one world.
+    sim_start: float | None = None
     poll_interval: Positive = 10.0  # seconds between polls of a provider (the simulator: 1)
     source_max_age: Positive = 120.0  # older data makes a source yield to the next one
     odds_api_key: str | None = None

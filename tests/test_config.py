@@ -22,13 +22,14 @@ def test_config_reads_a1rt_variables_with_types() -> None:
             "A1RT_SOURCES": "simulated, espn",
             "A1RT_DATA_DIR": "/srv/a1",
             "A1RT_SIM_SPEED": "120.5",
+            "A1RT_SIM_START": "1764633600",
             "A1RT_CORS_ORIGINS": "http://a.example,http://b.example",
         }
     )
     assert settings.port == 9001
     assert settings.sources == ("simulated", "espn")
     assert settings.data_dir == Path("/srv/a1")
-    assert settings.sim_speed == 120.5
+    assert settings.sim_speed == 120.5 and settings.sim_start == 1764633600.0
     assert settings.cors_origins == ("http://a.example", "http://b.example")
 
 

@@ -16,7 +16,9 @@ SIMULATED_INTERVAL = 1.0  # the simulator is local: poll it every second
 def provider_for(settings: Settings, name: str, metrics: Metrics) -> Pollable:
     """The provider called `name`, configured from the settings (imported only when used)."""
     if name == "simulated":
-        return SimulatedSource(seed=settings.sim_seed, speed=settings.sim_speed)
+        return SimulatedSource(
+            seed=settings.sim_seed, speed=settings.sim_speed, start=settings.sim_start
+        )
     if name == "odds_api":
         from ..sources.odds_api import OddsApi
 

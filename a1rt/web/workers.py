@@ -46,8 +46,12 @@ class Workers:
     """The worker processes of one `serve --workers N`."""
 
     def __init__(self, settings: Settings, conninfo: str, main: WorkerMain) -> None:
-        # Workers use the database the parent resolved, and are single replicas themselves.
-        self.settings = msgspec.structs.replace(settings, database_url=conninfo, workers=1)
+        # Workers use the database the parent resolved, are single replicas themselves, and
+        # share one simulated world (a replica taking over shows what the last leader showed).
+        start = time.time() if settings.sim_start is None else settings.sim_start
+        self.settings = msgspec.structs.replace(
+            settings, database_url=conninfo, workers=1, sim_start=start
+        )
         self.count = settings.workers
         self.main = main
         self.processes: list[SpawnProcess] = []

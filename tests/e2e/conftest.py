@@ -14,6 +14,7 @@ import httpx
 import pytest
 
 from a1rt.web.server import FIRST_KEY_NOTICE
+from tests.sim_clock import evening_start
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -80,6 +81,7 @@ def start_server(tmp_path: Path, **env: str) -> Server:
         "A1RT_PORT": str(port),
         "A1RT_DATA_DIR": str(tmp_path / "data"),
         "A1RT_LOG_FORMAT": "json",
+        "A1RT_SIM_START": str(evening_start(float(env.get("A1RT_SIM_SPEED", 60.0)))),
         **env,
     }
     with log.open("wb") as out:

@@ -18,6 +18,7 @@ from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import ClientConnection, connect
 
 from tests.e2e.conftest import ROOT, Server, free_port
+from tests.sim_clock import evening_start
 
 ADMIN_URL = os.environ.get("A1RT_TEST_DATABASE_URL", "postgresql://root@127.0.0.1:5432/test")
 KEY_NOTICE = "an admin API key was created"
@@ -41,6 +42,7 @@ def replica_env(data_dir: Path, **env: str) -> dict[str, str]:
         **os.environ,
         "A1RT_DATA_DIR": str(data_dir),
         "A1RT_LOG_FORMAT": "json",
+        "A1RT_SIM_START": str(evening_start(float(env.get("A1RT_SIM_SPEED", 60.0)))),
         **env,
     }
 

@@ -13,6 +13,7 @@ import pytest
 from a1rt.config import load_settings
 from a1rt.pipeline import Runtime
 from a1rt.web import create_app
+from tests.sim_clock import evening_start
 
 COMPILED_MODELS = Path(__file__).resolve().parents[2] / "compiled_models"
 pytestmark = pytest.mark.anyio
@@ -20,7 +21,8 @@ pytestmark = pytest.mark.anyio
 
 @pytest.fixture
 async def live(tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
-    settings = load_settings({}, models_dir=COMPILED_MODELS, data_dir=tmp_path, sim_speed=120.0)
+    settings = load_settings({}, models_dir=COMPILED_MODELS, data_dir=tmp_path, sim_speed=120.0,
+                             sim_start=evening_start(120.0))  # fmt: skip
     runtime = Runtime(settings)
     transport = httpx.ASGITransport(app=create_app(runtime))
     async with anyio.create_task_group() as tg:

@@ -13,6 +13,7 @@ import pytest
 from websockets.asyncio.client import connect
 
 from a1rt.messages import OddsUpdate, OutcomePrice
+from tests.sim_clock import evening_start
 from tests.web.test_stream import serving
 
 COMPILED_MODELS = Path(__file__).resolve().parents[2] / "compiled_models"
@@ -32,7 +33,8 @@ def planted(event: Any, book: str, home: float, away: float) -> OddsUpdate:
 
 async def test_value_bets_and_a_planted_arbitrage_reach_a_subscriber(tmp_path: Path) -> None:
     kinds: dict[str, list[dict[str, Any]]] = {}
-    async with serving(COMPILED_MODELS, tmp_path, live=True, settings={"sim_speed": 120.0}) as s:
+    sim = {"sim_speed": 120.0, "sim_start": evening_start(120.0)}
+    async with serving(COMPILED_MODELS, tmp_path, live=True, settings=sim) as s:
         runtime = s.runtime
         url = f"{s.url}?token=t"
         async with connect(url) as ws:
@@ -59,7 +61,9 @@ async def test_value_bets_and_a_planted_arbitrage_reach_a_subscriber(tmp_path: P
                     frame = json.loads(await ws.recv())
                     if frame["op"] == "update":
                         data = frame["data"]
-                        kinds.setdefault(data.get("kind", "closed"), []).append(data)
+                        # a closure names the kind it closes: keep closures apart
+                        kind = "closed" if data.get("status") == "closed" else data["kind"]
+                        kinds.setdefault(kind, []).append(data)
     arbitrage = next(o for o in kinds["arbitrage"] if o["event_id"] == event.event_id)
     assert arbitrage["edge"] > 0
     # the best price of each side across every book: a planted one at least (the other side's

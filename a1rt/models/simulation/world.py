@@ -99,6 +99,14 @@ class World:
         """The simulated moment shown at wall-clock time t."""
         return self.start + (t - self.start) * self.speed
 
+    @staticmethod
+    def start_showing(moment: float, speed: float, now: float) -> float:
+        """The start at which a World of `speed` shows `moment` at wall-clock time `now` (a
+        World of speed 1 can only show the present)."""
+        if speed == 1.0:
+            return now
+        return (now * speed - moment) / (speed - 1.0)
+
     def wall_time(self, moment: float) -> float:
         """The wall-clock time at which the World reaches a simulated moment."""
         return self.start + (moment - self.start) / self.speed

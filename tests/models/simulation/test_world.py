@@ -102,6 +102,16 @@ def test_world_reports_wall_clock_times_at_any_speed() -> None:
     assert after[upcoming[0].event_id].period == 1
 
 
+def test_world_start_showing_puts_a_chosen_moment_on_the_wall_clock_now() -> None:
+    now = START + 12_345.0
+    for moment in (now + 7_200.0, now - 600.0):  # ahead of the wall clock, or behind it
+        start = World.start_showing(moment, 120.0, now)
+        world = World(5, "basketball_nba", start, speed=120.0)
+        assert world.world_time(now) == pytest.approx(moment)
+        assert world.world_time(now + 1.0) == pytest.approx(moment + 120.0)
+    assert World.start_showing(now + 60.0, 1.0, now) == now  # speed 1 shows only the present
+
+
 def test_world_nba_posts_props_before_tip_off(nba: World) -> None:
     states = [s for s in _states(nba, range(0, 24 * 60, 29)) if s.props]
     assert states
