@@ -20,6 +20,8 @@ import anyio
 from a1rt.messages import GameState, OddsUpdate, OutcomePrice, Prediction
 from a1rt.metrics import Metrics
 from a1rt.models import ModelRegistry
+from a1rt.models.simulation.schedule import NBA_EVENING
+from a1rt.models.simulation.world import World, next_time_of_day
 from a1rt.pipeline.feature_cache import FeatureCache
 from a1rt.pipeline.poller import Poller
 from a1rt.pipeline.predictor import Predictor
@@ -30,6 +32,7 @@ from .inference import MODELS_DIR, build_dir
 from .stats import summary_us
 
 MODEL = "basketball_nba_h2h"
+SIM_SPEED = 600.0
 BOOKS = ("pinnacle", "draftkings", "fanduel")
 TARGET_P99_MS = 10.0
 POLL_INTERVAL = 1.0
@@ -142,7 +145,9 @@ async def _from_source(registry: ModelRegistry, seconds: float) -> dict[str, Any
     predictor = Predictor(registry, metrics, sink=made)
     cache = FeatureCache(registry, board, metrics, predict=predictor.tell)
     holder.append(cache)
-    source = SimulatedSource(speed=600.0)
+    now = time.time()  # an NBA evening, so the World reprices at whatever hour the bench runs
+    evening = World.start_showing(next_time_of_day(NBA_EVENING, now), SIM_SPEED, now)
+    source = SimulatedSource(speed=SIM_SPEED, start=evening)
     poller = Poller(source, None, cache.tell, board, interval=POLL_INTERVAL)
     async with anyio.create_task_group() as tg:
         await tg.start(predictor.run)

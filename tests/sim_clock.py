@@ -1,29 +1,28 @@
 """A simulated world that shows an NBA evening, whatever the hour the tests run at.
 
 The World plays from the wall clock, so at some hours every game is final and the next tip-off
-is minutes of test time away. Tests that need live games start the World at 23:00 UTC (world
-time), half an hour before the first tip-offs, with pregame markets already open.
+is minutes of test time away. Tests that need live games start the World half an hour before
+the first tip-offs, with pregame markets already open.
 """
 
 from __future__ import annotations
 
 import time
 
-from a1rt.models.simulation.world import World
+from a1rt.models.simulation.schedule import NBA_EVENING
+from a1rt.models.simulation.world import World, next_time_of_day
 
-DAY = 86400.0
-EVENING = 23 * 3600.0  # world seconds after midnight UTC
 _REUSE = 30.0  # wall seconds: replicas started together get one start, so one world
 _starts: dict[float, tuple[float, float]] = {}
 
 
 def evening_start(speed: float) -> float:
-    """`A1RT_SIM_START` for a World of `speed` showing 23:00 UTC now (the same value for
+    """`A1RT_SIM_START` for a World of `speed` showing an NBA evening now (the same value for
     calls within a few seconds, so several replicas share the world)."""
     now = time.time()
     made = _starts.get(speed)
     if made is not None and now - made[0] < _REUSE:
         return made[1]
-    start = World.start_showing(now + (EVENING - now) % DAY, speed, now)
+    start = World.start_showing(next_time_of_day(NBA_EVENING, now), speed, now)
     _starts[speed] = (now, start)
     return start

@@ -27,6 +27,9 @@ REST_CAP: Final[dict[Sport, int]] = {
 # NBA tip-offs, seconds from midnight UTC after the (US) game day: 7:30 pm to 10:30 pm ET.
 _NBA_SLOTS: Final = np.array([-1800.0, 0.0, 0.0, 1800.0, 3600.0, 5400.0, 9000.0])
 _NBA_SEASON_DAYS: Final = 170
+# Half an hour before a game day's first tip-off, seconds after midnight UTC: pregame markets
+# and props are open and the evening's games are all ahead (a demo, a test or a bench starts here).
+NBA_EVENING: Final = DAY + float(_NBA_SLOTS[0]) - 1800.0
 # NFL week slots, seconds from Sunday 00:00 UTC, with the US calendar day relative to Sunday.
 _NFL_SLOTS: Final = np.array(
     [[-2 * DAY + 900.0, -3]] + [[61200.0, 0]] * 9 + [[73500.0, 0]] * 4

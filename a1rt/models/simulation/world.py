@@ -298,6 +298,11 @@ class World:
         return out
 
 
+def next_time_of_day(seconds: float, now: float) -> float:
+    """The first moment at or after `now` that is `seconds` past midnight UTC."""
+    return now + (seconds - now) % DAY
+
+
 def _event_id(sport: str, season: int, game: int) -> str:
     return f"sim-{sport}-{season:03d}-{game:04d}"
 
