@@ -80,7 +80,7 @@ def _check_rest(doc: dict[str, Any]) -> None:
     # be skipped over the in-flight cap (the report says so), but none is answered wrongly.
     errors, skipped = predict["errors"], predict["skipped_over_max_in_flight"]
     assert predict["ok"] + sum(errors.values()) + skipped == predict["scheduled"], predict
-    assert predict["ok"] >= 0.9 * predict["scheduled"] > 0 and set(errors) <= {"timeout"}, predict
+    assert predict["ok"] >= 0.5 * predict["scheduled"] > 0 and set(errors) <= {"timeout"}, predict
     assert doc["explain_open_loop"]["ok"] > 0 and doc["explain_closed_loop"]["ok"] > 0
     ceiling = doc["max_throughput"]
     assert ceiling["predict_max_per_s"] > 0 and ceiling["health_live_ceiling_per_s"] > 0
