@@ -21,7 +21,7 @@ from a1rt.messages import GameState, OddsUpdate, OutcomePrice, Prediction
 from a1rt.metrics import Metrics
 from a1rt.models import ModelRegistry
 from a1rt.models.simulation.schedule import NBA_EVENING
-from a1rt.models.simulation.world import World, next_time_of_day
+from a1rt.models.simulation.world import World
 from a1rt.pipeline.feature_cache import FeatureCache
 from a1rt.pipeline.poller import Poller
 from a1rt.pipeline.predictor import Predictor
@@ -146,7 +146,7 @@ async def _from_source(registry: ModelRegistry, seconds: float) -> dict[str, Any
     cache = FeatureCache(registry, board, metrics, predict=predictor.tell)
     holder.append(cache)
     now = time.time()  # an NBA evening, so the World reprices at whatever hour the bench runs
-    evening = World.start_showing(next_time_of_day(NBA_EVENING, now), SIM_SPEED, now)
+    evening = World.start_at_time_of_day(NBA_EVENING, SIM_SPEED, now)
     source = SimulatedSource(speed=SIM_SPEED, start=evening)
     poller = Poller(source, None, cache.tell, board, interval=POLL_INTERVAL)
     async with anyio.create_task_group() as tg:

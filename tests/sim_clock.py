@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 
 from a1rt.models.simulation.schedule import NBA_EVENING
-from a1rt.models.simulation.world import World, next_time_of_day
+from a1rt.models.simulation.world import World
 
 _REUSE = 30.0  # wall seconds: replicas started together get one start, so one world
 _starts: dict[float, tuple[float, float]] = {}
@@ -23,6 +23,6 @@ def evening_start(speed: float) -> float:
     made = _starts.get(speed)
     if made is not None and now - made[0] < _REUSE:
         return made[1]
-    start = World.start_showing(next_time_of_day(NBA_EVENING, now), speed, now)
+    start = World.start_at_time_of_day(NBA_EVENING, speed, now)
     _starts[speed] = (now, start)
     return start

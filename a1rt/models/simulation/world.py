@@ -107,6 +107,12 @@ class World:
             return now
         return (now * speed - moment) / (speed - 1.0)
 
+    @staticmethod
+    def start_at_time_of_day(seconds: float, speed: float, now: float) -> float:
+        """The start at which a World of `speed` shows, at `now`, the first moment at or after
+        it that is `seconds` past midnight UTC (an evening of games, whatever the hour)."""
+        return World.start_showing(now + (seconds - now) % DAY, speed, now)
+
     def wall_time(self, moment: float) -> float:
         """The wall-clock time at which the World reaches a simulated moment."""
         return self.start + (moment - self.start) / self.speed
@@ -296,11 +302,6 @@ class World:
                         )
                     )
         return out
-
-
-def next_time_of_day(seconds: float, now: float) -> float:
-    """The first moment at or after `now` that is `seconds` past midnight UTC."""
-    return now + (seconds - now) % DAY
 
 
 def _event_id(sport: str, season: int, game: int) -> str:
