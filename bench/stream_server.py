@@ -28,6 +28,7 @@ from a1rt.logs import configure_logging
 from a1rt.pipeline import Runtime
 from a1rt.pipeline.publisher import Publish
 from a1rt.web import create_app
+from a1rt.web.server import UVICORN_OPTIONS
 from a1rt.web.stream_protocol import StreamLimits
 
 from .stream_publish import (
@@ -66,10 +67,7 @@ async def _serve(conn: Connection, env: dict[str, str], data_dir: Path, heartbea
     app = create_app(runtime)
     app.state["stream_limits"] = StreamLimits(heartbeat=heartbeat)
     sock = listening_socket()
-    config = uvicorn.Config(
-        app, http="httptools", lifespan="on", log_config=None, access_log=False,
-        server_header=False, ws_per_message_deflate=False, timeout_graceful_shutdown=2,
-    )  # fmt: skip
+    config = uvicorn.Config(app, timeout_graceful_shutdown=2, **UVICORN_OPTIONS)
     server = _Server(config)
     async with anyio.create_task_group() as tg:
         tg.start_soon(server.serve, [sock])

@@ -6,6 +6,11 @@ value per key behind one marker in the queue, and when the reader reaches the ma
 out oldest seq first, flagged `con` (seq jumps over the superseded ones). On an event channel a
 full queue closes the subscriber with SLOW (4008): its reader must reconnect and resume.
 
+A connection may set `direct`, a writer that takes a publication straight to its client (or
+refuses it, when the client is backed up): while nothing is queued, `offer` tries it first, so a
+subscriber that keeps up costs no hand-off at all; the queue takes over, in order, as soon as
+anything waits in it.
+
 Control items (acks, pongs, results, errors) share the queue, so an ack always precedes the
 data it announces; they are admitted past the bound up to twice `max_bytes`, past which the
 reader is closed as slow too.
@@ -106,6 +111,7 @@ class Subscriber:
         self._flushing: deque[Update] = deque()
         self._wakeup: anyio.Event | None = None
         self._close_hooks: list[Callable[[SubscriberClosed], None]] = []
+        self.direct: Callable[[Publication], bool] | None = None  # see the module docstring
 
     def __len__(self) -> int:
         return len(self._queue) + len(self._flushing) + sum(map(len, self._pending.values()))
@@ -133,6 +139,8 @@ class Subscriber:
             if pending.pop(pub.key, None) is not None:
                 self.conflated += 1
             pending[pub.key] = pub
+            return True
+        if self.direct is not None and not self._queue and not self._flushing and self.direct(pub):
             return True
         if len(self._queue) < self.max_items and self._bytes + pub.size <= self.max_bytes:
             self._push(Update(pub))

@@ -11,6 +11,7 @@ import signal
 import socket
 import sys
 from collections.abc import Iterator
+from typing import Any
 
 import anyio
 import uvicorn
@@ -22,6 +23,7 @@ from ..logs import configure_logging, get_logger
 from ..pipeline import Runtime
 from ..store import database_conninfo, ensure_first_key, key_id_of, migrate
 from .app import create_app
+from .frame_writer import StreamProtocol
 from .workers import Workers
 
 log = get_logger(__name__)
@@ -93,20 +95,23 @@ async def _serve_worker(settings: Settings, sock: socket.socket, worker: int) ->
     return await _run(server, runtime, sockets=[sock])
 
 
+# How every a1rt replica runs uvicorn (the bench and the tests' servers too). Compression
+# would hide a slow websocket client's backlog (and costs ~64 KiB per connection): the hub's
+# byte-bounded queues are the backpressure that counts. `StreamProtocol` gives the stream its
+# direct path (`frame_writer`).
+UVICORN_OPTIONS: dict[str, Any] = {
+    "http": "httptools", "ws": StreamProtocol, "ws_per_message_deflate": False,
+    "lifespan": "on", "log_config": None, "access_log": False, "server_header": False,
+}  # fmt: skip
+
+
 def _config(settings: Settings, runtime: Runtime) -> uvicorn.Config:
     return uvicorn.Config(
         create_app(runtime),
         host=settings.host,
         port=settings.port,
-        http="httptools",
-        lifespan="on",
-        log_config=None,
-        access_log=False,
-        server_header=False,
-        # Compression would hide a slow websocket client's backlog (and costs ~64 KiB per
-        # connection): the hub's byte-bounded queues are the backpressure that counts.
-        ws_per_message_deflate=False,
         timeout_graceful_shutdown=max(1, int(settings.shutdown_timeout / 2)),
+        **UVICORN_OPTIONS,
     )
 
 

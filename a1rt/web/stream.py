@@ -20,11 +20,14 @@ over the rate closes it with 4029. Close codes: see `stream_protocol`.
 
 Every outbound frame goes through the connection's hub subscriber, one queue in order: an ack
 always precedes its channels' data, and a slow client is conflated or closed by the hub without
-ever holding up the publisher or another client.
+ever holding up the publisher or another client. Under `a1rt serve` (`frame_writer`), while that
+queue is empty and the client keeps up, the hub writes each update's shared frame straight to
+the connection instead; anything queued, or a client backing up, puts the queue back in charge.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -36,9 +39,10 @@ from litestar.exceptions import WebSocketDisconnect
 
 from ..logs import get_logger
 from ..pipeline import Runtime
-from ..pipeline.channel import Position
+from ..pipeline.channel import Position, Publication
 from ..pipeline.hub import UnknownChannel
 from ..pipeline.subscriber import Control, Snapshot, Subscriber, SubscriberClosed, Update
+from .frame_writer import FrameWriter, frame_writer
 from .predict import render, score, to_request
 from .predict_body import PredictBody, decode
 from .problems import Problem
@@ -102,6 +106,9 @@ class Connection:
         self._send_scope: anyio.CancelScope | None = None
         self._tg: TaskGroup | None = None
         self._inflight = 0
+        self._write_frame: FrameWriter | None = None  # the direct path, when the server has one
+        self._sending = False  # an ASGI send is under way: the direct path must wait its turn
+        self._last_sent = time.monotonic()  # of any frame: heartbeats fill silences only
 
     async def run(self) -> None:
         try:
@@ -112,6 +119,9 @@ class Connection:
             elif wanted != "json":
                 self.sub.close(BAD_REQUEST, f"encoding: expected one of {', '.join(ENCODINGS)}",
                                drain=True)  # fmt: skip
+            self._write_frame = frame_writer(self.socket.scope)
+            if self._write_frame is not None:
+                self.sub.direct = self._direct
             token = self.socket.query_params.get("token")
             if token is not None:
                 self._authenticate(token, None, reply=False)
@@ -139,10 +149,21 @@ class Connection:
                 while True:
                     item = self.sub.get_nowait()  # the common case under load: no wait
                     if item is None:
-                        with anyio.move_on_after(self.limits.heartbeat):
-                            item = await self.sub.get()
+                        silent = time.monotonic() - self._last_sent
+                        if silent < self.limits.heartbeat:
+                            with anyio.move_on_after(self.limits.heartbeat - silent):
+                                item = await self.sub.get()
+                            if item is None:
+                                continue  # direct writes may have broken the silence
                     frame = self.encoding.heartbeat() if item is None else self._frame(item)
-                    await self.socket.send_data(frame, "binary" if self.encoding.binary else "text")
+                    self._sending = True
+                    try:
+                        await self.socket.send_data(
+                            frame, "binary" if self.encoding.binary else "text"
+                        )
+                    finally:
+                        self._sending = False
+                    self._last_sent = time.monotonic()
             except SubscriberClosed as exc:
                 closed = exc
             except (WebSocketDisconnect, OSError):  # the client went away mid-send
@@ -158,6 +179,16 @@ class Connection:
                         pass
         finally:
             done.cancel()
+
+    def _direct(self, pub: Publication) -> bool:
+        """The subscriber's direct path: `pub` written now, unless an ASGI send is under way
+        or the client is backed up (then the subscriber queues it)."""
+        if self._sending or self._write_frame is None:
+            return False
+        if not self._write_frame(self.encoding.wire_update(pub)):
+            return False
+        self._last_sent = time.monotonic()
+        return True
 
     def _frame(self, item: Control | Snapshot | Update) -> bytes:
         if isinstance(item, Update):

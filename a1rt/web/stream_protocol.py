@@ -25,10 +25,11 @@ from typing import Any, Literal, Protocol
 
 import msgspec
 
-from ..pipeline.channel import now_ms
+from ..pipeline.channel import Publication, now_ms
 from ..pipeline.hub import GOING_AWAY
 from ..pipeline.subscriber import SLOW, Snapshot, Update
 from ..store.api_keys import SCOPES, Scope
+from .frame_writer import ws_frame
 
 AUTH_TIMEOUT = 4001
 INTERNAL_ERROR = 4011
@@ -158,6 +159,7 @@ class Encoding:
     def __init__(self, name: Literal["json", "msgpack"]) -> None:
         self.name = name
         self.binary = name == "msgpack"
+        self._wire = f"{name}/ws"  # Publication.frames key of the framed update
         self._encoder: msgspec.json.Encoder | msgspec.msgpack.Encoder = (
             msgspec.msgpack.Encoder() if self.binary else msgspec.json.Encoder()
         )
@@ -190,6 +192,14 @@ class Encoding:
             return self.encode(frame)
         encoded = pub.frames[self.name] = self.encode(frame)
         return encoded
+
+    def wire_update(self, pub: Publication) -> bytes:
+        """The plain update frame as websocket bytes (for `FRAME_WRITER`), framed once and
+        shared by every subscriber."""
+        framed = pub.frames.get(self._wire)
+        if framed is None:
+            framed = pub.frames[self._wire] = ws_frame(self.update(Update(pub)), binary=self.binary)
+        return framed
 
     def snapshot(self, snap: Snapshot) -> bytes:
         data = [p.data if self.binary else msgspec.Raw(p.raw) for p in snap.items]

@@ -25,6 +25,7 @@ from a1rt.config import load_settings
 from a1rt.messages import GameState
 from a1rt.pipeline import Runtime
 from a1rt.web import create_app
+from a1rt.web.server import UVICORN_OPTIONS
 from a1rt.web.stream_protocol import StreamLimits
 
 pytestmark = pytest.mark.anyio
@@ -77,8 +78,8 @@ async def serving(
     if limits:
         app.state["stream_limits"] = StreamLimits(**limits)
     port = free_port()
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, lifespan="on", log_config=None,
-                            access_log=False, timeout_graceful_shutdown=5)  # fmt: skip
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, timeout_graceful_shutdown=5,
+                            **UVICORN_OPTIONS)  # fmt: skip
     server = _Server(config)
     async with anyio.create_task_group() as tg:
         tg.start_soon(server.serve)
@@ -377,3 +378,100 @@ async def test_a_client_that_stops_reading_an_event_channel_is_closed_4008(
                     n += 1
                     await anyio.sleep(0.001)
             assert await close_code(ws) == 4008
+
+
+# --- the direct path (`frame_writer`): updates written straight to a client that keeps up ----
+
+
+async def test_updates_to_a_client_that_keeps_up_take_the_direct_path(served: Served) -> None:
+    hub = served.runtime.hub
+    async with served.ws() as fast, served.ws("encoding=msgpack&token=t") as binary:
+        for ws in (fast, binary):
+            await send(ws, {"op": "subscribe", "id": 1, "channels": [GAMES]})
+            await recv_op(ws, "ack")
+            await recv_op(ws, "snapshot")
+        pubs = [hub.publish(GAMES, {"n": n}, key=f"evt-{n % 7}") for n in range(200)]
+        for ws in (fast, binary):
+            got = [await recv_op(ws, "update") for _ in pubs]
+            assert [u["seq"] for u in got] == [p.seq for p in pubs]
+            assert [u["data"]["n"] for u in got] == list(range(200))
+    # framed once per encoding and shared: the direct path wrote them
+    assert all({"json/ws", "msgpack/ws"} <= set(p.frames) for p in pubs)
+
+
+async def conflations(served: Served, channel: str) -> float:
+    """The hub's conflation counter for `channel`, read off /metrics."""
+    text = (await served.http.get("/metrics")).text
+    for line in text.splitlines():
+        if line.startswith(f'a1rt_hub_conflations_total{{channel="{channel}"}}'):
+            return float(line.split()[-1])
+    return 0.0
+
+
+async def test_a_client_that_stops_reading_moves_from_direct_writes_to_conflation_in_order(
+    models: Path, tmp_path: Path
+) -> None:
+    async with serving(models, tmp_path / "data", queue_items=8) as served:
+        hub = served.runtime.hub
+        # a client that does not read (and does not compress, so the socket fills up)
+        async with (
+            served.ws() as fast,
+            served.ws(max_queue=1, ping_interval=None, compression=None) as slow,
+        ):
+            starts = []
+            for ws in (fast, slow):
+                await send(ws, {"op": "subscribe", "id": 1, "channels": [GAMES]})
+                await recv_op(ws, "ack")
+                starts.append((await recv_op(ws, "snapshot"))["seq"])
+            fast_got: list[dict[str, Any]] = []
+
+            async def read_fast() -> None:
+                while True:
+                    fast_got.append(await recv_op(fast, "update"))
+
+            blob = "z" * 65_536
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(read_fast)
+                n, more = 0, 20
+                with anyio.fail_after(60):
+                    while more:  # until the slow one conflates, then 20 more
+                        last = hub.publish(GAMES, {"n": n, "blob": blob}, key=f"evt-{n % 5}")
+                        n += 1
+                        await anyio.sleep(0.001)
+                        if more < 20 or await conflations(served, GAMES) > 0:
+                            more -= 1
+                await until(lambda: bool(fast_got) and fast_got[-1]["seq"] == last.seq)
+                tg.cancel_scope.cancel()
+            # the fast one got everything, in order, never conflated
+            assert [u["seq"] for u in fast_got] == list(range(starts[0] + 1, last.seq + 1))
+            assert not any(u.get("con") for u in fast_got)
+            # the slow one: contiguous (written directly, then queued) until conflation, then
+            # the latest per key, rising; nothing out of order, the newest value of every key
+            got = []
+            with anyio.fail_after(WAIT):
+                while not got or got[-1]["seq"] != last.seq:
+                    got.append(await recv_op(slow, "update"))
+            seqs = [u["seq"] for u in got]
+            first_con = next(i for i, u in enumerate(got) if u.get("con"))
+            assert first_con > 0 and seqs[:first_con] == list(
+                range(starts[1] + 1, starts[1] + 1 + first_con)
+            )
+            assert seqs == sorted(set(seqs)) and len(seqs) < last.seq - starts[1]
+            latest = {u["data"]["n"] % 5: u["data"]["n"] for u in got}
+            assert latest == {k: max(m for m in range(n) if m % 5 == k) for k in range(5)}
+
+
+async def test_direct_writes_count_as_traffic_so_heartbeats_only_fill_silences(
+    models: Path, tmp_path: Path
+) -> None:
+    async with serving(models, tmp_path / "data", heartbeat=0.3) as served:
+        hub = served.runtime.hub
+        async with served.ws() as ws:
+            await send(ws, {"op": "subscribe", "id": 1, "channels": [GAMES]})
+            await recv_op(ws, "ack")
+            await recv_op(ws, "snapshot")
+            for n in range(15):  # 1.5 s of updates every 0.1 s: never silent for 0.3 s
+                hub.publish(GAMES, {"n": n}, key="evt-1")
+                assert (await recv(ws))["op"] == "update"
+                await anyio.sleep(0.1)
+            assert (await recv(ws))["op"] == "heartbeat"  # then silence: a heartbeat
