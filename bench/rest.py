@@ -1,6 +1,7 @@
 """`POST /api/v2/predict` over real HTTP against one `a1rt serve`, beside the framework's ceiling.
 
-One server (simulated source on, as it ships), one generator process (see `loadgen.py`), in order:
+One server (simulated source on, as it ships), one generator process (see `loadgen.py`), in order,
+once the server has settled after start-up (`A1rtServer.wait_settled`):
 
 1. the server's idle CPU (the simulated feed runs throughout, so it is not zero by design);
 2. predict for one event, open loop at 1000/s (warm-up first), without explanations;
@@ -322,9 +323,11 @@ def run(quick: bool = False, smoke: bool = False) -> dict[str, Any]:
             started = time.perf_counter()
             server.start()
             ready_s = round(time.perf_counter() - started, 1)
+            settled_s = server.wait_settled()
             figures = _measure(server, config, Path(scratch))
             exit_status, stop_s = server.stop()
-    lifecycle = {"ready_after_s": ready_s, "exit_status": exit_status, "stop_s": stop_s}
+    lifecycle = {"ready_after_s": ready_s, "settled_after_ready_s": settled_s,
+                 "exit_status": exit_status, "stop_s": stop_s}  # fmt: skip
     return {
         "config": asdict(config)
         | {

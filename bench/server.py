@@ -193,6 +193,21 @@ class A1rtServer:
             time.sleep(0.25)
         raise ServerFailed(f"a1rt serve was not ready within {timeout:.0f} s:\n{self.log_tail()}")
 
+    def wait_settled(
+        self, max_cores: float = 0.3, window_s: float = 1.0, timeout: float = READY_TIMEOUT_S
+    ) -> float:
+        """Wait until the server tree uses under `max_cores` over a `window_s` window, and
+        return the seconds that took. Ready is not idle: the simulator builds each sport's
+        season on its first poll (seconds of CPU on 2 cores), and a phase measured over that
+        would charge start-up work to whatever ran first."""
+        started = time.monotonic()
+        while time.monotonic() - started < timeout:
+            before, at = tree_cpu_seconds(self.pid), time.monotonic()
+            time.sleep(window_s)
+            if tree_cpu_seconds(self.pid) - before < max_cores * (time.monotonic() - at):
+                return round(time.monotonic() - started, 1)
+        raise ServerFailed(f"a1rt serve was still busy {timeout:.0f} s after it was ready")
+
     def stop(self, timeout: float = STOP_TIMEOUT_S) -> tuple[int, float]:
         """SIGTERM, then wait; returns (exit status, seconds taken). Killed if it overruns."""
         if self.process is None:

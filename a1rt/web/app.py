@@ -77,7 +77,7 @@ def create_app(runtime: Runtime) -> RequestContext:
             OpportunitiesController,
         ],  # fmt: skip
         state=State({"runtime": runtime, "access": access, "api_keys": access.keys}),
-        guards=[authorize],  # auth: every route's scope, from auth.ROUTE_SCOPES
+        before_request=authorize,  # auth: every HTTP route's scope, from auth.ROUTE_SCOPES
         dependencies={"runtime": Provide(lambda: runtime, sync_to_thread=False, use_cache=True)},
         exception_handlers=EXCEPTION_HANDLERS,
         lifespan=[run_runtime],

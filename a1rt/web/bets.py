@@ -30,7 +30,7 @@ from ..store import (
 )
 from ..store.currencies import currency_problem
 from .predict import runtime_of
-from .predict_body import FieldError, decode, invalid
+from .predict_body import FieldError, invalid, read
 from .problems import Problem
 from .responses import json_response
 
@@ -179,7 +179,7 @@ class BetsController(Controller):
 
     @post("/bets", summary="Record a placed bet (settled when its event's result arrives)")
     async def place_bet(self, request: Request[Any, Any, Any]) -> Response[bytes]:
-        body = decode(await request.body(), BetBody)
+        body = await read(request, BetBody)
         bet = NewBet(
             bet_id=body.bet_id if body.bet_id is not None else str(uuid.uuid4()),
             event_id=body.event_id, market=body.market, outcome=body.outcome,

@@ -17,7 +17,7 @@ from .. import __version__
 from ..messages import PredictRequest
 from ..models import LoadedModel, ModelNotFound
 from .predict import runtime_of, score_many
-from .predict_body import decode, feature_row, invalid
+from .predict_body import feature_row, invalid, read
 from .problems import Problem
 
 INPUT = "features"
@@ -158,7 +158,7 @@ class InferenceProtocol(Controller):
     ) -> dict[str, Any]:
         runtime = runtime_of(request)
         model = _model(request, name, version)
-        body = decode(await request.body(), InferRequest)
+        body = await read(request, InferRequest)
         rows = _rows(model, body)
         asks = []
         for r, features in enumerate(rows):

@@ -20,9 +20,9 @@ from .predict_body import (
     BatchBody,
     FieldError,
     PredictBody,
-    decode,
     feature_row,
     invalid,
+    read,
 )
 from .problems import Problem
 
@@ -121,7 +121,7 @@ async def render(runtime: Runtime, scored: Scored, explain: bool) -> dict[str, A
 async def predict(request: Request[Any, Any, Any]) -> Response[bytes]:
     """Body: `{"model": "basketball_nba_h2h", "features": {...}, "explain": false}`."""
     runtime = runtime_of(request)
-    body = decode(await request.body(), PredictBody)
+    body = await read(request, PredictBody)
     scored = await score(runtime, to_request(runtime, body))
     return Response(_encode(await render(runtime, scored, body.explain)),
                     media_type="application/json")  # fmt: skip
@@ -132,7 +132,7 @@ async def predict(request: Request[Any, Any, Any]) -> Response[bytes]:
 async def predict_batch(request: Request[Any, Any, Any]) -> Response[bytes]:
     """Body: `{"requests": [predict body, ...]}`; answers `{"results": [...]}` in order."""
     runtime = runtime_of(request)
-    batch = decode(await request.body(), BatchBody)
+    batch = await read(request, BatchBody)
     if not 1 <= len(batch.requests) <= MAX_BATCH:
         raise invalid([FieldError("requests", f"between 1 and {MAX_BATCH} requests")])
     asks = [to_request(runtime, body, f"requests[{i}].") for i, body in enumerate(batch.requests)]

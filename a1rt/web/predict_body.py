@@ -8,9 +8,13 @@ from __future__ import annotations
 
 import math
 import re
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import msgspec
+from litestar import Request
+from litestar.exceptions import InternalServerException
+from litestar.exceptions.http_exceptions import RequestEntityTooLarge
+from litestar.types import HTTPReceiveMessage
 
 from ..models import FeatureSpec
 from .problems import Problem
@@ -45,6 +49,26 @@ class FieldError(msgspec.Struct):
 
 
 _decoders: dict[type[Any], msgspec.json.Decoder[Any]] = {}  # built once per type
+
+
+async def read(request: Request[Any, Any, Any], kind: type[T]) -> T:
+    """The request's JSON body as `kind` (see `decode`), read straight off ASGI `receive`:
+    Litestar's `Request.body` first builds a header multidict for Content-Length, ~20 µs a
+    request on this machine. Over the route's `request_max_body_size`: 413, as Litestar's."""
+    limit = request.route_handler.resolve_request_max_body_size() or math.inf
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        event = cast("HTTPReceiveMessage", await request.receive())
+        if event["type"] == "http.disconnect":
+            raise InternalServerException("client disconnected prematurely")
+        chunk: bytes = event.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            raise RequestEntityTooLarge
+        chunks.append(chunk)
+        if not event.get("more_body", False):
+            return decode(chunks[0] if len(chunks) == 1 else b"".join(chunks), kind)
 
 
 def decode(body: bytes, kind: type[T]) -> T:

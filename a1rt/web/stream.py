@@ -42,6 +42,7 @@ from ..pipeline import Runtime
 from ..pipeline.channel import Position, Publication
 from ..pipeline.hub import UnknownChannel
 from ..pipeline.subscriber import Control, Snapshot, Subscriber, SubscriberClosed, Update
+from .auth import authorize
 from .frame_writer import FrameWriter, frame_writer
 from .predict import render, score, to_request
 from .predict_body import PredictBody, decode
@@ -71,7 +72,7 @@ _PROBLEM_CODES = {400: "bad_request", 401: "invalid_token", 404: "not_found", 40
                   422: "invalid", 429: "rate_limited", 503: "unavailable"}  # fmt: skip
 
 
-@websocket("/api/v2/stream", name="stream")
+@websocket("/api/v2/stream", name="stream", guards=[authorize])  # PUBLIC: auth is per op
 async def stream(socket: WebSocket[Any, Any, Any]) -> None:
     """The realtime stream (see the module docstring for the protocol)."""
     state = socket.app.state

@@ -75,6 +75,23 @@ async def test_actor_ask_times_out_and_the_abandoned_message_is_skipped() -> Non
 
 
 @pytest.mark.anyio
+async def test_actor_ask_waiting_for_room_in_a_full_mailbox_times_out_too() -> None:
+    actor = Recorder(capacity=1, overflow=Overflow.BLOCK)
+    with anyio.fail_after(5):
+        async with anyio.create_task_group() as tg:
+            await tg.start(actor.run)
+            await actor.tell("wait")  # taken out and held at the gate
+            await anyio.sleep(0.01)
+            await actor.tell("queued")  # fills the mailbox
+            with pytest.raises(AskTimeout):
+                await actor.ask("no room", timeout=0.05)
+            actor.gate.set()
+            assert await actor.ask("next", timeout=1) == ("echo", "next")
+            actor.request_stop()
+    assert actor.seen == ["wait", "queued", "next"]
+
+
+@pytest.mark.anyio
 async def test_actor_request_stop_drains_the_mailbox_then_refuses() -> None:
     actor = Recorder()
     with anyio.fail_after(5):
