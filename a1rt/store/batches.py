@@ -53,9 +53,9 @@ class PendingRows:
         return self._open_rows + self._queued_rows + self.in_flight
 
     @property
-    def waiting(self) -> int:
-        """Rows not yet handed to a writer."""
-        return self._open_rows + self._queued_rows
+    def queued(self) -> int:
+        """Rows sealed into batches that no writer has taken yet (not the open buffers)."""
+        return self._queued_rows
 
     def add(self, table: Table, row: Row) -> None:
         """Buffer one row, sealing the table's buffer into a batch when it is full."""

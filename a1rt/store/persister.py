@@ -273,7 +273,7 @@ class Persister(Actor[PersisterMessage, None]):
     async def _replay_segment(self) -> bool:
         """Queue the batches of the oldest journal segment; False if there is none."""
         async with self._replay_lock:
-            if self._pending.waiting:  # another writer queued one meanwhile
+            if self._pending.queued:  # another writer queued one meanwhile
                 return True
             segment = await self.journal.next_segment()
             if segment is None:
