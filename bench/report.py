@@ -97,6 +97,12 @@ def rest_rows(doc: Doc) -> list[Row]:
     rate = format_value(doc["config"]["predict_rate"])
     rows = [
         _target_row(s, f"predict p99 at {rate}/s, open loop", targets["predict_p99_us"], "µs"),
+        Row(
+            s,
+            f"/health/live p99 at {rate}/s, open loop (the floor)",
+            targets["predict_p99_us"].get("floor_us"),
+            "µs",
+        ),
         _target_row(s, "predict with explain p99, open loop", targets["explain_p99_us"], "µs"),
         Row(s, "predict max throughput, closed loop", ceiling["predict_max_per_s"], "req/s"),
         Row(s, "/health/live ceiling, closed loop", ceiling["health_live_ceiling_per_s"], "req/s"),
@@ -118,7 +124,8 @@ def rest_rows(doc: Doc) -> list[Row]:
             rows.append(Row(s, f"predict / {name} max throughput",
                             ceiling["predict_over_peer"][name], "x"))  # fmt: skip
     closed = [r for name in ("predict", "health_live") for r in ceiling["runs"][name]]
-    phases = [doc[key] for key in ("predict_open_loop", "explain_open_loop", "explain_closed_loop")]
+    opened = ("predict_open_loop", "health_live_open_loop", "explain_open_loop")
+    phases = [doc[key] for key in (*opened, "explain_closed_loop") if key in doc]
     phases += closed
     errors = sum(_errors(phase) for phase in phases)
     rows.append(Row(s, "a1rt errors + skipped, all phases", errors, "", "0", errors == 0))
@@ -319,6 +326,8 @@ def latency_series(docs: list[Doc]) -> dict[str, dict[str, float]]:
     if rest := by.get("rest"):
         rate = format_value(rest["config"]["predict_rate"])
         add(f"rest a1rt predict {rate}/s", rest["predict_open_loop"].get("latency_from_intended"))
+        if floor := rest.get("health_live_open_loop"):
+            add(f"rest a1rt /health/live {rate}/s", floor.get("latency_from_intended"))
         add("rest a1rt explain", rest["explain_open_loop"].get("latency_from_intended"))
         for name, peer in rest.get("peers", {}).items():
             if "open_loop" in peer:

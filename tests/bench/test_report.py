@@ -38,12 +38,13 @@ def rest_doc(mlserver: dict[str, Any] | None = None) -> dict[str, Any]:
                     "loadavg_at_start": [1.5, 1.0, 0.5], "libraries": {"numpy": "2.4.6"}},
         "config": {"predict_rate": 1000.0, "mode": "quick"},
         "targets": {
-            "predict_p99_us": {"figure": 3000.0, "under": 5000.0, "met": True},
+            "predict_p99_us": {"figure": 3000.0, "under": 5000.0, "met": True, "floor_us": 2500.0},
             "explain_p99_us": {"figure": 60000.0, "under": 50000.0, "met": False},
             "predict_over_ceiling": {"figure": 0.4, "at_least": 0.5, "met": False},
             "predict_over_mlserver": {"figure": 10.0, "at_least": 10.0, "met": True},
         },
         "predict_open_loop": _open_loop(3000.0),
+        "health_live_open_loop": _open_loop(2500.0),
         "explain_open_loop": _open_loop(60000.0),
         "explain_closed_loop": _closed(300.0),
         "peers": peers,
@@ -78,6 +79,7 @@ def test_report_rest_rows_carry_figures_ratios_and_verdicts() -> None:
     rows = {row.figure: row for row in rows_of(rest_doc())}
     p99 = rows["predict p99 at 1,000/s, open loop"]
     assert (p99.value, p99.target, p99.met) == (3000.0, "< 5,000 µs", True)
+    assert rows["/health/live p99 at 1,000/s, open loop (the floor)"].value == 2500.0
     assert rows["predict with explain p99, open loop"].met is False
     assert rows["predict / /health/live ceiling"].value == 0.4
     assert rows["predict / /health/live ceiling"].target == ">= 0.5x"

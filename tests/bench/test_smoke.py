@@ -82,6 +82,8 @@ def _check_rest(doc: dict[str, Any]) -> None:
     assert predict["ok"] + sum(errors.values()) + skipped == predict["scheduled"], predict
     assert predict["ok"] >= 0.5 * predict["scheduled"] > 0 and set(errors) <= {"timeout"}, predict
     assert doc["explain_open_loop"]["ok"] > 0 and doc["explain_closed_loop"]["ok"] > 0
+    assert doc["health_live_open_loop"]["ok"] > 0
+    assert doc["targets"]["predict_p99_us"]["floor_us"] > 0
     ceiling = doc["max_throughput"]
     assert ceiling["predict_max_per_s"] > 0 and ceiling["health_live_ceiling_per_s"] > 0
     assert set(doc["peers"]) == {"mlserver", "fastapi"}
