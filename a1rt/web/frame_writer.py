@@ -61,15 +61,17 @@ class StreamProtocol(WebSocketsSansIOProtocol):
             extensions: dict[str, Any] = self.scope.setdefault("extensions", {})
             extensions[FRAME_WRITER] = self.write_frame
 
+    def _open(self) -> bool:
+        """No close frame sent, the handshake's connection OPEN, the transport not closing."""
+        return (
+            not self.close_sent
+            and self.conn.state is State.OPEN
+            and not self.transport.is_closing()
+        )
+
     def write_frame(self, frame: bytes) -> bool:
         """Write one framed message now, if the connection is open and not backed up."""
-        if (
-            self.close_sent
-            or self.disconnected
-            or not self.writable.is_set()
-            or self.conn.state is not State.OPEN
-            or self.transport.is_closing()
-        ):
+        if self.disconnected or not self.writable.is_set() or not self._open():
             return False
         if self._corked is None:
             self._corked = [frame]
@@ -81,9 +83,8 @@ class StreamProtocol(WebSocketsSansIOProtocol):
     def flush(self) -> None:
         """Send the frames corked this turn (dropped if the connection stopped being open)."""
         frames, self._corked = self._corked, None
-        if frames and not self.close_sent and self.conn.state is State.OPEN:
-            if not self.transport.is_closing():
-                self.transport.write(frames[0] if len(frames) == 1 else b"".join(frames))
+        if frames and self._open():
+            self.transport.write(frames[0] if len(frames) == 1 else b"".join(frames))
 
     async def send(self, message: ASGISendEvent) -> None:
         self.flush()  # what was written directly goes first
