@@ -34,6 +34,7 @@ F32 = npt.NDArray[np.float32]
 F64 = npt.NDArray[np.float64]
 
 logger = logging.getLogger(__name__)
+ROW_KERNEL_ROWS = 16  # batches up to this size skip TL2cgen's batch runtime (bench: inference)
 
 
 def _log_native_line(message: bytes) -> None:
@@ -83,35 +84,41 @@ def build_key(checksum: str) -> str:
 
 
 class RowKernel:
-    """The compiled library's own per-row ``predict``, called through ctypes.
+    """The compiled library's own per-row ``predict``, called through ctypes, row by row.
 
-    One row through TL2cgen's Python API costs ~30 µs (a DMatrix, the batch runtime, an output
-    array); the generated function itself takes a few. It accumulates into ``result`` and adds
-    the base score, so the output buffer is zeroed before every call. Inputs are finite float32
-    values (checked by the caller), so the float64 ``Entry`` union's missing-value aliasing
-    cannot trigger.
+    Through TL2cgen's Python API a batch pays ~30 µs before its first row (a DMatrix, the batch
+    runtime, an output array); the generated function itself takes a few µs a row, so batches
+    up to ``ROW_KERNEL_ROWS`` go through it directly. It accumulates into its output and adds
+    the base score, so the output buffer starts zeroed. Inputs are finite float32 values
+    (checked by the caller), so the ``Entry`` union's missing-value aliasing cannot trigger.
     """
 
-    __slots__ = ("_lib", "_predict", "_row", "_out", "_row_ptr", "_out_ptr")
+    __slots__ = ("_lib", "_predict", "_entry", "_out", "_out_address", "_out_bytes")
 
     def __init__(self, libpath: Path, n_features: int, n_outputs: int) -> None:
         self._lib = ctypes.CDLL(str(libpath))
         self._lib.get_threshold_type.restype = ctypes.c_char_p
         self._lib.get_leaf_output_type.restype = ctypes.c_char_p
-        self._row = np.zeros(n_features, dtype=_dtype(self._lib.get_threshold_type()))
-        self._out = np.zeros(n_outputs, dtype=_dtype(self._lib.get_leaf_output_type()))
+        self._entry = _dtype(self._lib.get_threshold_type())
+        leaf = _dtype(self._lib.get_leaf_output_type())
+        self._out = np.zeros((ROW_KERNEL_ROWS, n_outputs), dtype=leaf)  # the caller holds the lock
+        self._out_address, self._out_bytes = self._out.ctypes.data, self._out.strides[0]
         self._predict = self._lib.predict
         self._predict.restype = None
         self._predict.argtypes = [ctypes.c_void_p, ctypes.c_int, ctypes.c_void_p]
-        self._row_ptr = self._row.ctypes.data
-        self._out_ptr = self._out.ctypes.data
 
-    def __call__(self, x: F32) -> F64:
-        """Raw margins of one row, shape (1, n_outputs); the caller holds the lock."""
-        self._row[:] = x[0]
-        self._out[:] = 0.0
-        self._predict(self._row_ptr, 1, self._out_ptr)
-        return self._out.astype(np.float64).reshape(1, -1)
+    def __call__(self, X: F32) -> F64:
+        """Raw margins of a (n <= ROW_KERNEL_ROWS, n_features) batch, shape (n, n_outputs);
+        the caller holds the lock."""
+        rows = np.ascontiguousarray(X, dtype=self._entry)
+        n = len(rows)
+        out = self._out[:n]
+        out.fill(0.0)
+        row_address, row_bytes = rows.ctypes.data, rows.strides[0]
+        out_address, out_bytes, predict = self._out_address, self._out_bytes, self._predict
+        for i in range(n):
+            predict(row_address + i * row_bytes, 1, out_address + i * out_bytes)
+        return np.array(out, dtype=np.float64)
 
 
 def _dtype(name: bytes) -> type[np.floating[Any]]:
@@ -138,7 +145,7 @@ class TreePredictor:
         if self._predictor is None:
             with self._lock:  # gtil makes no thread-safety promise either
                 out = treelite.gtil.predict(self._model, X, nthread=1, pred_margin=True)
-        elif len(X) == 1 and self._row is not None:
+        elif len(X) <= ROW_KERNEL_ROWS and self._row is not None:
             with self._lock:
                 return self._row(X)
         else:
@@ -155,8 +162,7 @@ class TreePredictor:
         batch = np.asarray(self._predictor.predict(tl2cgen.DMatrix(sample), pred_margin=True))
         batch = batch.reshape(len(sample), -1).astype(np.float64)
         kernel = RowKernel(libpath, n_features, batch.shape[1])
-        rows = np.vstack([kernel(sample[i : i + 1]) for i in range(len(sample))])
-        if not np.array_equal(rows, batch):
+        if not np.array_equal(kernel(sample), batch):
             logger.warning("%s: per-row kernel disagrees with TL2cgen; using the batch path",
                            libpath)  # fmt: skip
             return None

@@ -82,17 +82,23 @@ def test_tree_predictor_matches_native_prediction(
         ("random_forest", _random_forest, "m.tl"),
     ],
 )
-def test_tree_predictor_single_rows_take_the_kernel_and_match_the_batch_path(
+def test_tree_predictor_small_batches_take_the_kernel_and_match_the_batch_path(
     kind: str, fit: object, file_name: str, k: int, tmp_path: Path
 ) -> None:
     native = fit(tmp_path / file_name, k)  # type: ignore[operator]
     model = import_tree_model(kind, tmp_path / file_name)  # type: ignore[arg-type]
     predictor = tree_predictor(model, f"{kind}{k}", tmp_path / "build", compiler="gcc")
     assert predictor._row is not None  # the fast path verified itself and is in use
-    batch = predictor.raw(PROBE)
+    batch = predictor.raw(PROBE)  # 500 rows: TL2cgen's batch runtime
     rows = np.vstack([predictor.raw(PROBE[i : i + 1]) for i in range(100)])
     assert np.array_equal(rows, batch[:100])
     assert np.abs(rows - native[:100]).max() <= 1e-5
+    size = compile_module.ROW_KERNEL_ROWS
+    small = [predictor.raw(PROBE[i : i + size]) for i in range(0, 100, size)]
+    assert np.array_equal(np.vstack(small)[:100], batch[:100])
+    first = predictor.raw(PROBE[:3])  # a later call does not overwrite an earlier answer
+    predictor.raw(PROBE[3:6])
+    assert np.array_equal(first, batch[:3])
 
 
 def test_compiled_library_is_reused_from_the_cache(
