@@ -93,32 +93,37 @@ class RowKernel:
     (checked by the caller), so the ``Entry`` union's missing-value aliasing cannot trigger.
     """
 
-    __slots__ = ("_lib", "_predict", "_entry", "_out", "_out_address", "_out_bytes")
+    __slots__ = ("_lib", "_predict", "_rows", "_out", "_addresses")
 
     def __init__(self, libpath: Path, n_features: int, n_outputs: int) -> None:
         self._lib = ctypes.CDLL(str(libpath))
         self._lib.get_threshold_type.restype = ctypes.c_char_p
         self._lib.get_leaf_output_type.restype = ctypes.c_char_p
-        self._entry = _dtype(self._lib.get_threshold_type())
-        leaf = _dtype(self._lib.get_leaf_output_type())
-        self._out = np.zeros((ROW_KERNEL_ROWS, n_outputs), dtype=leaf)  # the caller holds the lock
-        self._out_address, self._out_bytes = self._out.ctypes.data, self._out.strides[0]
         self._predict = self._lib.predict
         self._predict.restype = None
         self._predict.argtypes = [ctypes.c_void_p, ctypes.c_int, ctypes.c_void_p]
+        # Fixed buffers (the caller holds the lock), so a call passes precomputed addresses.
+        entry, leaf = (
+            _dtype(self._lib.get_threshold_type()),
+            _dtype(self._lib.get_leaf_output_type()),
+        )
+        self._rows = np.zeros((ROW_KERNEL_ROWS, n_features), dtype=entry)
+        self._out = np.zeros((ROW_KERNEL_ROWS, n_outputs), dtype=leaf)
+        rows, out = self._rows.ctypes.data, self._out.ctypes.data
+        self._addresses = [
+            (rows + i * self._rows.strides[0], out + i * self._out.strides[0])
+            for i in range(ROW_KERNEL_ROWS)
+        ]
 
     def __call__(self, X: F32) -> F64:
-        """Raw margins of a (n <= ROW_KERNEL_ROWS, n_features) batch, shape (n, n_outputs);
-        the caller holds the lock."""
-        rows = np.ascontiguousarray(X, dtype=self._entry)
-        n = len(rows)
-        out = self._out[:n]
-        out.fill(0.0)
-        row_address, row_bytes = rows.ctypes.data, rows.strides[0]
-        out_address, out_bytes, predict = self._out_address, self._out_bytes, self._predict
-        for i in range(n):
-            predict(row_address + i * row_bytes, 1, out_address + i * out_bytes)
-        return np.array(out, dtype=np.float64)
+        """Raw margins of a (n <= ROW_KERNEL_ROWS, n_features) batch, shape (n, n_outputs)."""
+        n = len(X)
+        self._rows[:n] = X
+        self._out[:n] = 0.0
+        predict = self._predict
+        for row, out in self._addresses[:n]:
+            predict(row, 1, out)
+        return self._out[:n].astype(np.float64)
 
 
 def _dtype(name: bytes) -> type[np.floating[Any]]:
