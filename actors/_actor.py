@@ -27,14 +27,35 @@ log = logging.getLogger("actors")
 _YIELD_EVERY = 32
 
 
+class _FutureEvent:
+    """The part of `anyio.Event` an ask uses, as one asyncio future: on asyncio an
+    `anyio.Event` is a backend lookup, an `asyncio.Event` and a future per ask, which an ask
+    per REST prediction notices. Awaiting it directly (`await event.wait()`) is the wait."""
+
+    __slots__ = ("_future",)
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._future: asyncio.Future[None] = loop.create_future()
+
+    def is_set(self) -> bool:
+        return self._future.done()  # also once the waiter was cancelled: nobody is waiting
+
+    def set(self) -> None:
+        if not self._future.done():
+            self._future.set_result(None)
+
+    def wait(self) -> asyncio.Future[None]:
+        return self._future
+
+
 class _Ask(Generic[M, R]):
     """An asked message travelling with the slot its reply goes into."""
 
     __slots__ = ("message", "done", "result", "error", "abandoned")
 
-    def __init__(self, message: M) -> None:
+    def __init__(self, message: M, loop: asyncio.AbstractEventLoop | None) -> None:
         self.message = message
-        self.done = anyio.Event()
+        self.done = anyio.Event() if loop is None else _FutureEvent(loop)
         self.result: R | None = None
         self.error: BaseException | None = None
         self.abandoned = False
@@ -131,8 +152,8 @@ class Actor(Generic[M, R]):
         When the mailbox has room (the usual case) the deadline is a plain event-loop timer
         rather than a cancel scope: on asyncio that is a third of the cost, which an ask per
         REST prediction notices. A full mailbox waits for room under a cancel scope."""
-        request: _Ask[M, R] = _Ask(message)
         loop = _running_asyncio_loop()
+        request: _Ask[M, R] = _Ask(message, loop)
         if loop is not None and self._put_now(request):
             timer = loop.call_later(timeout, request.expire)
             try:

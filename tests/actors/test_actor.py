@@ -81,6 +81,24 @@ async def test_actor_ask_times_out_and_the_abandoned_message_is_skipped(full: bo
 
 
 @pytest.mark.anyio
+async def test_actor_answers_on_after_an_asker_was_cancelled_while_waiting() -> None:
+    """The asker's own cancel scope (not its timeout) ends the wait: the message is still
+    handled (it was taken), its answer goes nowhere, and the next ask is answered."""
+    actor = Recorder()
+    with anyio.fail_after(5):
+        async with anyio.create_task_group() as tg:
+            await tg.start(actor.run)
+            await actor.tell("wait")  # the handler is held at the gate
+            with anyio.move_on_after(0.05) as scope:
+                await actor.ask("cancelled", timeout=5)
+            assert scope.cancelled_caught
+            actor.gate.set()
+            assert await actor.ask("next", timeout=1) == ("echo", "next")
+            actor.request_stop()
+    assert actor.seen == ["wait", "cancelled", "next"]
+
+
+@pytest.mark.anyio
 async def test_actor_request_stop_drains_the_mailbox_then_refuses() -> None:
     actor = Recorder()
     with anyio.fail_after(5):
