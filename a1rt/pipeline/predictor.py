@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-import uuid
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -15,7 +14,7 @@ from prometheus_client import Counter, Histogram
 
 from actors import Actor
 
-from ..messages import Prediction, PredictRequest, utcnow
+from ..messages import Prediction, PredictRequest, new_id, utcnow
 from ..metrics import LATENCY_BUCKETS, Metrics
 from ..models import Explanation, LoadedModel, ModelError, ModelRegistry
 
@@ -126,7 +125,7 @@ class Predictor(Actor[PredictRequest, "Scored | ModelError"]):
         return [
             Scored(
                 Prediction(
-                    prediction_id=uuid.uuid4().hex,
+                    prediction_id=new_id(),
                     model=name,
                     version=model.version,
                     probabilities=dict(zip(outcomes, probabilities[i], strict=True)),

@@ -101,22 +101,24 @@ def feature_row(
     """The features in schema order, and every way they break the schema."""
     errors: list[FieldError] = []
     row: list[float] = []
+    present = 0
     for spec in specs:
-        field = f"{prefix}.{spec.name}"
         if spec.name not in features:
-            errors.append(FieldError(field, f"missing ({spec.type} in [{spec.min}, {spec.max}])"))
-            row.append(math.nan)
-            continue
-        value, problem = _check(spec, features[spec.name])
+            problem = f"missing ({spec.type} in [{spec.min}, {spec.max}])"
+            value = math.nan
+        else:
+            present += 1
+            value, problem = _check(spec, features[spec.name])
         if problem:
-            errors.append(FieldError(field, problem))
+            errors.append(FieldError(f"{prefix}.{spec.name}", problem))
         row.append(value)
-    known = {spec.name for spec in specs}
-    errors.extend(
-        FieldError(f"{prefix}.{name}", "unknown feature for this model")
-        for name in features
-        if name not in known
-    )
+    if len(features) > present:  # some name is not the model's
+        known = {spec.name for spec in specs}
+        errors.extend(
+            FieldError(f"{prefix}.{name}", "unknown feature for this model")
+            for name in features
+            if name not in known
+        )
     return tuple(row), errors
 
 

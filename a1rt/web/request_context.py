@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import re
 import time
-import uuid
 from typing import Any
 
 import structlog
 from litestar.enums import ScopeType
 from litestar.types import ASGIApp, HTTPScope, Message, Receive, Scope, Send
 
+from ..messages import new_id
 from ..metrics import Metrics
 
 REQUEST_ID_HEADER = b"x-request-id"
@@ -67,4 +67,4 @@ def _request_id(scope: HTTPScope) -> str:
     for name, value in scope["headers"]:
         if name == REQUEST_ID_HEADER and _SAFE_ID.match(value):
             return value.decode()
-    return uuid.uuid4().hex
+    return new_id()

@@ -84,6 +84,7 @@ async def test_predict_explain_contributions_add_up_to_the_explained_value(clien
     [
         ({k: v for k, v in FEATURES.items() if k != "x3"}, "features.x3"),
         ({**FEATURES, "x9": 1.0}, "features.x9"),
+        ({**{k: v for k, v in FEATURES.items() if k != "x3"}, "x9": 1.0}, "features.x3"),
         ({**FEATURES, "x0": "high"}, "features.x0"),
         ({**FEATURES, "x1": True}, "features.x1"),
         ({**FEATURES, "x2": 99.0}, "features.x2"),
@@ -100,6 +101,8 @@ async def test_predict_bad_features_get_422_naming_the_field(
     body = response.json()
     assert body["detail"].startswith(field)
     assert body["errors"][0]["field"] == field
+    unknown = {f"features.{name}" for name in features if name not in FEATURES}
+    assert unknown <= {e["field"] for e in body["errors"]}  # a renamed feature: both named
 
 
 @pytest.mark.anyio
