@@ -123,6 +123,11 @@ def feature_row(
 
 
 def _check(spec: FeatureSpec, value: Any) -> tuple[float, str]:
+    kind = type(value)  # the usual case first: a number in range (NaN and inf fail the range)
+    if (kind is float and spec.type == "float") or (kind is int and spec.type != "bool"):
+        number = float(value)
+        if spec.min <= number <= spec.max:
+            return number, ""
     if not isinstance(value, int | float):  # bool is an int
         return math.nan, f"expected a {_KIND[spec.type]}, got {_json_type(value)}"
     if spec.type == "bool":
