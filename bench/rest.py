@@ -6,8 +6,8 @@ once the server has settled after start-up (`A1rtServer.wait_settled`):
 1. the server's idle CPU (the simulated feed runs throughout, so it is not zero by design);
 2. predict for one event, open loop at 1000/s (warm-up first), without explanations, and then
    `GET /health/live` at the same rate: the latency floor of this machine, this HTTP stack and
-   this generator, which no handler can go under (measured: its p99 is within ~1 ms of
-   predict's, so what is left of predict's p99 is the machine's, not the model's);
+   this generator, which no handler can go under (the gap between the two p99s is what the
+   handler, the model and storage add; the figures are in the results, not here);
 3. predict with ``explain: true``, open loop at 100/s (warm-up first);
 4. explanations in a closed loop (their capacity, to read step 3 by);
 5. the peers (`bench/peers/`), started beside it once it is up: MLServer with its XGBoost
