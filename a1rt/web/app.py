@@ -24,7 +24,8 @@ from .health import HealthController
 from .inference_protocol import InferenceProtocol
 from .models import ModelsController
 from .opportunities import OpportunitiesController
-from .predict import predict, predict_batch
+from .predict import document_predict, predict, predict_batch
+from .predict_body import MAX_BODY_BYTES
 from .problems import EXCEPTION_HANDLERS
 from .prometheus import metrics
 from .request_context import RequestContext
@@ -96,6 +97,7 @@ def create_app(runtime: Runtime) -> RequestContext:
             render_plugins=[RedocRenderPlugin(), SwaggerRenderPlugin(path="/swagger")],
         ),
         logging_config=None,
-        request_max_body_size=1_000_000,
+        request_max_body_size=MAX_BODY_BYTES,
     )
+    document_predict(app.openapi_schema)  # a lean ASGI route, which Litestar does not document
     return RequestContext(app, runtime.metrics)

@@ -23,6 +23,7 @@ from anyio.abc import TaskStatus
 from litestar.connection import ASGIConnection
 from litestar.enums import ScopeType
 from litestar.handlers.base import BaseRouteHandler
+from litestar.types import HTTPScope, WebSocketScope
 from prometheus_client import CollectorRegistry, Counter
 
 from ..pipeline import Runtime
@@ -71,6 +72,7 @@ ROUTE_SCOPES: dict[tuple[str, str], Scope | None] = {
     ("POST", "/api/v2/bets"): "predict",
     ("POST", "/api/v2/models/{model_name}/reload"): "admin",
 }  # fmt: skip
+ASGIScope = HTTPScope | WebSocketScope
 _CHALLENGE = 'Bearer realm="a1rt"'
 
 
@@ -149,15 +151,19 @@ class Access:
 async def authorize(
     connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler | None = None
 ) -> None:
-    """The route's scope from `ROUTE_SCOPES`, checked by `Access`: the app's `before_request`
-    hook for every HTTP route, and the guard of websocket routes. (Not an app-wide guard:
-    Litestar copies the route handler for each guard call, ~20 µs a request here.)"""
-    scope = connection.scope
+    """The app's `before_request` hook for every HTTP route, and the guard of websocket routes:
+    `authorize_scope`. (Not an app-wide guard: Litestar copies the route handler for each guard
+    call, ~20 µs a request here.)"""
+    await authorize_scope(connection.scope, connection.app.state["access"])
+
+
+async def authorize_scope(scope: ASGIScope, access: Access) -> None:
+    """The route's scope from `ROUTE_SCOPES`, checked by `Access`; what `authorize` does, for a
+    route that Litestar hands the bare ASGI scope (`POST /api/v2/predict`)."""
     method = scope["method"] if scope["type"] == ScopeType.HTTP else WEBSOCKET
     if method == "OPTIONS":  # CORS preflights and Allow listings carry no credentials
         return
     needed = ROUTE_SCOPES.get((method, scope.get("path_template", "")), "admin")
-    access: Access = connection.app.state["access"]
     await access.check(needed, scope["headers"])
 
 

@@ -137,6 +137,49 @@ async def test_predict_bad_bodies_get_clear_problems(
 
 
 @pytest.mark.anyio
+async def test_predict_route_answers_other_methods_as_litestar_routes_do(client: Client) -> None:
+    wrong = await client.get("/api/v2/predict")
+    assert wrong.status_code == 405
+    assert wrong.headers["content-type"].startswith("application/problem+json")
+    assert wrong.headers["allow"] == "OPTIONS, POST"
+    assert "GET is not allowed" in wrong.json()["detail"]
+    listing = await client.options("/api/v2/predict")
+    assert (listing.status_code, listing.headers["allow"]) == (204, "OPTIONS, POST")
+    assert (await client.get("/api/v2/predict/batch")).status_code == 405  # a Litestar route
+
+
+@pytest.mark.anyio
+async def test_predict_body_over_the_limit_gets_413_whether_streamed_or_not(client: Client) -> None:
+    big = b'{"model": "test_h2h", "features": {"x0": "' + b"a" * 1_000_000 + b'"}}'
+
+    async def chunks() -> AsyncIterator[bytes]:
+        for i in range(0, len(big), 65536):
+            yield big[i : i + 65536]
+
+    for content in (big, chunks()):
+        response = await client.post("/api/v2/predict", content=content)
+        assert response.status_code == 413
+        assert response.json()["status"] == 413
+    small = await client.post("/api/v2/predict", json=BODY)  # and the service carries on
+    assert small.status_code == 200
+
+
+@pytest.mark.anyio
+async def test_predict_is_in_the_openapi_document_with_its_body_and_answer(client: Client) -> None:
+    schema = (await client.get("/schema/openapi.json")).json()
+    operation = schema["paths"]["/api/v2/predict"]["post"]
+    body = operation["requestBody"]["content"]["application/json"]["schema"]
+    assert body == {"$ref": "#/components/schemas/PredictBody"}
+    answer = schema["components"]["schemas"]["Prediction"]
+    assert {"probabilities", "confidence", "members", "explanation"} <= set(answer["properties"])
+    assert "type" not in answer["properties"]  # the message tag is not in the response
+    assert set(schema["components"]["schemas"]["PredictBody"]["properties"]) == {
+        "model", "features", "event_id", "explain"}  # fmt: skip
+    assert {"200", "401", "422", "429", "503"} <= set(operation["responses"])
+    assert "/api/v2/predict/batch" in schema["paths"]  # Litestar's own routes are still there
+
+
+@pytest.mark.anyio
 async def test_predict_batch_answers_in_order_and_names_a_bad_item(client: Client) -> None:
     requests = [{"model": "test_h2h", "features": {**FEATURES, "x0": x}} for x in (-2.0, 0.0, 2.0)]
     response = await client.post("/api/v2/predict/batch", json={"requests": requests})
