@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import anyio
+import anyio.lowlevel
 import pytest
 from prometheus_client import Histogram
 
@@ -360,3 +361,38 @@ async def test_the_running_actor_ticks_and_hands_records_over(tmp_path: Path) ->
     (alert,) = stored
     assert alert.kind == "source_breaker_open"
     assert engine.stats().handled >= 1 and engine.stats().refused == 0
+
+
+async def test_a_tick_in_the_actor_gives_the_loop_back_and_closes_as_apply_does(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def planted() -> Rig:
+        r = rig(tmp_path, stale_price_age=60.0)
+        for i in range(20):
+            r.apply(r.odds("book_a", 2.10, 1.80, event=f"ev{i}"),
+                    r.odds("book_b", 1.85, 2.15, event=f"ev{i}"))  # fmt: skip
+        r.clock.advance(61)  # every price stale: the tick closes all twenty
+        return r
+
+    monkeypatch.setattr("a1rt.pipeline.alert_engine.CHECK_SLICE_S", 0.0)
+    in_slices, at_once = planted(), planted()
+    others_ran = 0
+
+    async def other_task() -> None:
+        nonlocal others_ran
+        while True:
+            others_ran += 1
+            await anyio.lowlevel.checkpoint()
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(other_task)
+        await anyio.lowlevel.checkpoint()
+        before = others_ran
+        await in_slices.engine.handle_batch([Tick()])
+        during = others_ran - before
+        tg.cancel_scope.cancel()
+    at_once.tick()
+    assert during >= 20  # the loop ran others between the twenty markets' evaluations
+    closed = [p["opportunity_id"] for p in in_slices.published if isinstance(p, dict)]
+    assert len(closed) == 20 and in_slices.engine.opportunities() == []
+    assert len(at_once.published) == len(in_slices.published) and not at_once.engine.opportunities()
