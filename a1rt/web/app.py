@@ -22,6 +22,7 @@ from .bets import BetsController
 from .data import DataController
 from .health import HealthController
 from .inference_protocol import InferenceProtocol
+from .lean_routes import LeanRoutes
 from .models import ModelsController
 from .opportunities import OpportunitiesController
 from .predict import document_predict, predict, predict_batch
@@ -35,7 +36,8 @@ log = get_logger(__name__)
 
 
 def create_app(runtime: Runtime) -> RequestContext:
-    """The ASGI app: Litestar routes behind the request-id and metrics layer.
+    """The ASGI app: Litestar routes (predict dispatched leanly, `lean_routes`) behind the
+    request-id and metrics layer.
 
     The app's lifespan runs the runtime: the actors start before the first request is
     accepted and stop (draining their mailboxes) after the last one is answered.
@@ -100,4 +102,4 @@ def create_app(runtime: Runtime) -> RequestContext:
         request_max_body_size=MAX_BODY_BYTES,
     )
     document_predict(app.openapi_schema)  # a lean ASGI route, which Litestar does not document
-    return RequestContext(app, runtime.metrics)
+    return RequestContext(LeanRoutes(app, ("/api/v2/predict",)), runtime.metrics)
