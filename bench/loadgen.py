@@ -16,12 +16,12 @@ Closed loop (maximum throughput): C workers each send, wait for the answer and s
 the deadline. Every request started before the deadline is awaited and counted, and the elapsed
 time runs to the last answer, so throughput = answered / elapsed has no truncated tail.
 
-`LoadGenerator` runs a `LoadSpec` in a spawned process (its own uvloop, one pooled keep-alive
-aiohttp session) and reports the generator's own CPU use in cores, (user + sys) / wall: a
-generator at ``SATURATED_CORES`` or more is flagged, since what it measured may then be a floor
-on the server, not its ceiling. The scheduling arithmetic (`Schedule`, `OpenLoopLedger`,
-`ClosedLoopTally`) is pure and takes the time as an argument; the drivers take a clock, so tests
-run them on a fake one.
+`LoadGenerator` runs a `LoadSpec` in a spawned process (its own uvloop, keep-alive connections
+of `http_wire`, a lean HTTP/1.1 client) and reports the generator's own CPU use in cores,
+(user + sys) / wall: a generator at ``SATURATED_CORES`` or more is flagged, since what it measured
+may then be a floor on the server, not its ceiling. The scheduling arithmetic (`Schedule`,
+`OpenLoopLedger`, `ClosedLoopTally`) is pure and takes the time as an argument; the drivers take
+a clock, so tests run them on a fake one.
 """
 
 from __future__ import annotations
@@ -36,9 +36,9 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
-import aiohttp
 import anyio
 
+from . import http_wire
 from .server import machine_cpu_seconds, tree_cpu_seconds
 from .stats import summary_us
 
@@ -278,41 +278,12 @@ class LoadSpec:
         if self.mode == "closed" and self.concurrency < 1:
             raise ValueError("a closed loop needs concurrency >= 1")
 
-    @property
-    def connections(self) -> int:
-        """The pool size: as many connections as requests may be outstanding."""
-        return self.max_in_flight if self.mode == "open" else self.concurrency
-
     def describe(self) -> dict[str, Any]:
         """The configuration, for the record."""
         keys = ["mode", "duration_s", "warmup_s", "timeout_s"]
         keys += ["rate", "max_in_flight"] if self.mode == "open" else ["concurrency"]
         described = {key: getattr(self, key) for key in keys}
         return {"method": self.target.method, "url": self.target.url} | described
-
-
-def http_send(session: aiohttp.ClientSession, target: Target) -> Send:
-    """A `Send` that makes ``target``'s request on the pooled session and reads the whole body."""
-    headers = dict(target.headers)
-    if target.body is not None:
-        headers["content-type"] = "application/json"
-
-    async def send() -> str | None:
-        try:
-            async with session.request(
-                target.method, target.url, data=target.body, headers=headers
-            ) as response:
-                await response.read()
-                status = response.status
-            return None if status == target.expect_status else f"status_{status}"
-        except TimeoutError:
-            return "timeout"
-        except (aiohttp.ClientConnectionError, OSError):
-            return "connection"
-        except aiohttp.ClientError as exc:
-            return f"client:{type(exc).__name__}"
-
-    return send
 
 
 def cpu_cores(cpu_s: float, wall_s: float) -> float:
@@ -362,15 +333,18 @@ async def _phase(send: Send, spec: LoadSpec, duration_s: float) -> dict[str, Any
 
 
 async def _drive(spec: LoadSpec) -> dict[str, Any]:
-    connector = aiohttp.TCPConnector(limit=spec.connections, limit_per_host=spec.connections)
-    timeout = aiohttp.ClientTimeout(total=spec.timeout_s)
-    async with aiohttp.ClientSession(connector=connector, timeout=timeout) as session:
-        send = http_send(session, spec.target)
+    target = spec.target
+    pool = http_wire.Pool(target.url)
+    payload = http_wire.request_bytes(target.method, target.url, target.body, target.headers)
+    send = http_wire.sender(pool, payload, target.expect_status, spec.timeout_s)
+    try:
         if spec.warmup_s > 0:
             await _phase(send, spec, spec.warmup_s)
         start = CpuReading.take(spec.observe_pid)
         report = await _phase(send, spec, spec.duration_s)
         usage = CpuReading.take(spec.observe_pid).usage_since(start, spec.observe_pid is not None)
+    finally:
+        pool.close()
     return {"config": spec.describe()} | report | usage
 
 
