@@ -1,6 +1,17 @@
-"""Loads every model at start, then hot-reloads a model when a newer version lands on disk."""
+"""Loads every model at start, then hot-reloads a model when a newer version lands on disk.
+
+Once the models are loaded, what the process holds (the ML stack imported by loading them and
+the models themselves: ~280,000 objects) lives as long as the process, so it is frozen out of
+the cycle collector's sight (`gc.freeze`): otherwise each full collection walks all of it,
+~130 ms with the loop stopped, and the young collections pay for it too. Frozen objects are
+never collected even when they become cyclic garbage, so a reload unfreezes, collects once
+(what the replaced version left) and freezes again.
+"""
 
 from __future__ import annotations
+
+import gc
+import time
 
 import anyio
 import anyio.to_thread
@@ -50,6 +61,7 @@ class ModelWatcher:
         task_status.started()
         if not self.registry.names():
             reports = await anyio.to_thread.run_sync(self.registry.load_all)
+            gc.freeze()  # before health says ready: a ready replica is already frozen
             self._after_load_all(reports)
         while not self._stop.is_set():
             with anyio.move_on_after(self._interval):
@@ -69,10 +81,12 @@ class ModelWatcher:
             self._reloads.labels(name, "refused").inc()
             log.warning("model reload refused", model=name, reason=str(exc))
             raise
+        collected_s = _refreeze()
         self._reloads.labels(name, "loaded").inc()
         self._refused.pop(name, None)
         self._publish_info()
-        log.info("model reloaded", model=name, version=model.version, backend=model.backend)
+        log.info("model reloaded", model=name, version=model.version, backend=model.backend,
+                 full_collection_ms=round(collected_s * 1000, 1))  # fmt: skip
         return model
 
     async def check_for_new_versions(self) -> None:
@@ -126,3 +140,13 @@ class ModelWatcher:
         else:
             refused = "; ".join(f"{n} {v} refused" for n, v in sorted(self._refused.items()))
             self._health.report("models", Status.OK, refused or f"{len(serving)} models serving")
+
+
+def _refreeze() -> float:
+    """Collect what was frozen and has since become garbage (a replaced model), freeze what is
+    left; the seconds the full collection took (the loop waits for it)."""
+    started = time.perf_counter()
+    gc.unfreeze()
+    gc.collect()
+    gc.freeze()
+    return time.perf_counter() - started

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -49,11 +48,7 @@ def create_app(runtime: Runtime) -> RequestContext:
     async def run_runtime(_: Litestar) -> AsyncIterator[None]:
         async with anyio.create_task_group() as tg:
             await tg.start(access.run)  # auth: the keys are loaded before the first request
-            await tg.start(runtime.run)
-            # What start-up built (the ML stack, the compiled models, ~200 MB) lives as long
-            # as the process: out of the collector's sight, a full collection stops the
-            # loop for a few ms instead of ~100 ms (which showed as stream p99).
-            gc.freeze()
+            await tg.start(runtime.run)  # (frozen from the collector once loaded: model_watcher)
             try:
                 yield
             finally:

@@ -1,6 +1,8 @@
 from __future__ import annotations
 
+import gc
 import shutil
+import weakref
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
@@ -258,6 +260,38 @@ async def test_models_reload_during_a_stream_of_predictions_never_fails_or_mixes
     assert failures == []
     assert set(versions) <= {old, new} and versions[-1] == new
     assert versions.index(new) > 0  # the old version answered before the swap
+
+
+class _Node:
+    """A weak-referenceable object, for a reference cycle."""
+
+    partner: _Node
+
+
+def _collector_sees(obj: object) -> bool:
+    return any(o is obj for o in gc.get_objects())  # frozen objects are in no generation
+
+
+@pytest.mark.anyio
+async def test_models_loaded_are_frozen_from_the_collector_and_a_reload_collects_what_it_left(
+    served: tuple[Client, Runtime], trained_binary: Any, train_newer: Callable[[Any, Path], str]
+) -> None:
+    client, runtime = served
+    loaded = runtime.models.get("test_h2h")
+    assert gc.is_tracked(loaded) and not _collector_sees(loaded)  # ready: already frozen
+    cycle = _Node()
+    cycle.partner = cycle  # garbage only the collector can free, frozen with the rest
+    gc.freeze()
+    left = weakref.ref(cycle)
+    del cycle
+    gc.collect()
+    assert left() is not None  # frozen: out of the collector's reach
+    new = await anyio.to_thread.run_sync(train_newer, trained_binary, runtime.settings.models_dir)
+    reload = await client.post("/api/v2/models/test_h2h/reload")
+    assert reload.status_code == 200 and reload.json()["version"] == new
+    assert left() is None  # the reload collected what had become garbage
+    reloaded = runtime.models.get("test_h2h")
+    assert reloaded.version == new and not _collector_sees(reloaded)
 
 
 @pytest.mark.anyio
