@@ -206,13 +206,19 @@ def _throughput(
 
 
 def mlserver_target(ceiling: dict[str, Any], peers: dict[str, dict[str, Any]]) -> dict[str, Any]:
-    """a1rt's maximum throughput over MLServer's, at least `MLSERVER_RATIO`, in the same run."""
+    """a1rt's maximum throughput over MLServer's, at least `MLSERVER_RATIO`, in the same run.
+
+    Every predict run must be clean. MLServer's figure is its best run counting only its good
+    answers, even one where it timed out at a concurrency it could not serve (which favours it),
+    as long as it served at least one run cleanly: a peer that failed throughout was not
+    measured, and a ratio against it would flatter a1rt."""
     figure = ceiling["predict_over_peer"].get("mlserver")
     target: dict[str, Any] = {"figure": figure, "at_least": MLSERVER_RATIO}
     if figure is None:
         reason = peers.get("mlserver", {}).get("not_measured", "MLServer was not measured")
         return target | {"met": False, "not_measured": reason}
-    clean = all(_clean(r) for name in ("predict", "mlserver") for r in ceiling["runs"][name])
+    runs = ceiling["runs"]
+    clean = all(_clean(r) for r in runs["predict"]) and any(_clean(r) for r in runs["mlserver"])
     return target | {"met": figure >= MLSERVER_RATIO and clean}
 
 

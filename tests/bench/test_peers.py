@@ -60,17 +60,26 @@ def test_peers_ratio_is_none_without_both_figures() -> None:
     assert ratio(None, 1.0) is None and ratio(1.0, None) is None and ratio(1.0, 0.0) is None
 
 
-def _ceiling(mlserver_errors: dict[str, int] | None = None) -> dict[str, Any]:
+Errors = dict[str, int]
+
+
+def _ceiling(mlserver_errors: list[Errors] | None = None, predict_errors: Errors | None = None
+             ) -> dict[str, Any]:  # fmt: skip
     run = {"errors": {}, "skipped_over_max_in_flight": 0}
+    mlserver = [run | {"errors": errors} for errors in (mlserver_errors or [{}])]
     return {
         "predict_over_peer": {"mlserver": 12.5},
-        "runs": {"predict": [run], "mlserver": [run | {"errors": mlserver_errors or {}}]},
+        "runs": {"predict": [run | {"errors": predict_errors or {}}], "mlserver": mlserver},
     }
 
 
-def test_peers_mlserver_target_needs_the_ratio_and_clean_runs() -> None:
+def test_peers_mlserver_target_needs_the_ratio_clean_predict_runs_and_a_working_peer() -> None:
     assert mlserver_target(_ceiling(), {}) == {"figure": 12.5, "at_least": 10.0, "met": True}
-    assert mlserver_target(_ceiling({"timeout": 1}), {})["met"] is False
+    assert mlserver_target(_ceiling(predict_errors={"timeout": 1}), {})["met"] is False
+    # MLServer timing out at one concurrency still counts (its best run, its good answers)...
+    assert mlserver_target(_ceiling([{}, {"timeout": 43}]), {})["met"] is True
+    # ...but a peer that failed in every run was not measured
+    assert mlserver_target(_ceiling([{"connection": 5}, {"timeout": 1}]), {})["met"] is False
     missing = mlserver_target({"predict_over_peer": {}}, {"mlserver": {"not_measured": "why"}})
     assert missing == {"figure": None, "at_least": 10.0, "met": False, "not_measured": "why"}
 
