@@ -10,6 +10,7 @@ that prediction, and the number folded is reported.
 
 from __future__ import annotations
 
+import gc
 import time
 from collections import defaultdict
 from datetime import UTC, datetime, timedelta
@@ -179,6 +180,7 @@ def run(quick: bool = False, smoke: bool = False) -> dict[str, Any]:
     seconds = 1.5 if smoke else 3.0 if quick else 30.0  # the first second is warm-up
     registry = ModelRegistry(MODELS_DIR, build_dir())
     registry.load_all()
+    gc.freeze()  # as `a1rt serve` does once its models are loaded (`pipeline/model_watcher.py`)
     result: dict[str, Any] = anyio.run(
         _measure, registry, events, seconds, backend_options={"use_uvloop": True}
     )
